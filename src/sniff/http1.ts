@@ -1,0 +1,213 @@
+// HTTP/1.x request-head sniffer (RFC 9112). Rejects non-HTTP bytes within the first
+// few bytes (the method), enforces size caps before the head is complete, and pulls
+// the destination host/port from Host or from an absolute/authority-form target.
+
+import { fail, more, ok, type SniffResult } from './types.ts';
+import { dnsName } from './tls.ts';
+
+export interface HttpRequestHead {
+  method: string;
+  target: string;
+  version: '1.0' | '1.1';
+  headers: [name: string, value: string][];
+  host: string | null;
+  port: number | null;
+}
+
+export interface Http1Limits {
+  maxRequestLine: number;
+  maxHeadBytes: number;
+  maxHeaders: number;
+}
+
+export const defaultHttp1Limits: Http1Limits = { maxRequestLine: 8192, maxHeadBytes: 16384, maxHeaders: 100 };
+
+const SP = 0x20;
+const HT = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+const COLON = 0x3a;
+const MAX_METHOD = 20;
+
+// RFC 9110 tchar: "!#$%&'*+-.^_`|~" DIGIT ALPHA
+const TCHAR = new Uint8Array(256);
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = TCHAR[c + 0x20] = 1;
+for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
+
+const VERSION_PREFIX = 'HTTP/1.';
+
+export function parseHttp1Request(
+  buf: Uint8Array,
+  limits: Http1Limits = defaultHttp1Limits,
+): SniffResult<HttpRequestHead> {
+  const { maxRequestLine, maxHeadBytes, maxHeaders } = limits;
+  // Bytes we may look at; reading at or past `avail` means "need more" or "over the head cap".
+  const avail = Math.min(buf.length, maxHeadBytes);
+  const stop = (i: number) =>
+    i < buf.length ? fail('too-large', i, `request head exceeds ${maxHeadBytes} bytes`, 'headers') : more;
+  const lineTooLong = (i: number) =>
+    fail('too-large', i, `request line exceeds ${maxRequestLine} bytes`, 'request-line');
+
+  // --- method: a short token, then one SP. Anything else means this is not HTTP.
+  let i = 0;
+  for (; ; i++) {
+    if (i >= avail) return stop(i);
+    const c = buf[i];
+    if (c === SP && i > 0) break;
+    if (!TCHAR[c] || i >= MAX_METHOD) return fail('not-this-protocol', i, 'not an HTTP method', 'method');
+  }
+  const method = latin1(buf, 0, i);
+
+  // --- request-target: visible ASCII up to the next SP
+  const tStart = ++i;
+  for (; ; i++) {
+    if (i >= avail) return stop(i);
+    if (i >= maxRequestLine) return lineTooLong(i);
+    const c = buf[i];
+    if (c === SP && i > tStart) break;
+    if (c <= SP || c >= 0x7f) return fail('malformed', i, 'bad byte in request target', 'request-line');
+  }
+  const target = latin1(buf, tStart, i);
+
+  // --- version: exactly HTTP/1.0 or HTTP/1.1
+  const vStart = ++i;
+  for (; i < vStart + VERSION_PREFIX.length + 1; i++) {
+    if (i >= avail) return stop(i);
+    if (i >= maxRequestLine) return lineTooLong(i);
+    const c = buf[i];
+    const good = i < vStart + VERSION_PREFIX.length ? c === VERSION_PREFIX.charCodeAt(i - vStart) : c === 0x30 || c === 0x31;
+    if (!good) return fail('malformed', i, 'unsupported HTTP version', 'version');
+  }
+  const version = buf[i - 1] === 0x31 ? '1.1' : '1.0';
+  let r = lineEnd(buf, i, avail, 'request-line');
+  if (typeof r !== 'number') return r.status === 'more' ? stop(r.at) : r;
+  i = r;
+
+  // --- header fields, until the empty line
+  const headers: [string, string][] = [];
+  const hostAt: number[] = []; // value offsets of Host headers, for error reporting
+  for (;;) {
+    const lineStart = i;
+    if (i >= avail) return stop(i);
+    let c = buf[i];
+    if (c === CR || c === LF) {
+      r = lineEnd(buf, i, avail, 'headers');
+      if (typeof r !== 'number') return r.status === 'more' ? stop(r.at) : r;
+      i = r;
+      break;
+    }
+    if (c === SP || c === HT) return fail('malformed', i, 'obsolete line folding', 'headers');
+    if (headers.length >= maxHeaders) return fail('too-large', i, `more than ${maxHeaders} header fields`, 'headers');
+    for (; ; i++) {
+      if (i >= avail) return stop(i);
+      c = buf[i];
+      if (c === COLON && i > lineStart) break;
+      if (!TCHAR[c]) return fail('malformed', i, 'bad byte in header name', 'headers');
+    }
+    const name = latin1(buf, lineStart, i);
+    let vStart = ++i;
+    for (; ; i++) {
+      if (i >= avail) return stop(i);
+      c = buf[i];
+      if (c === CR || c === LF) break;
+      // field-vchar / obs-text / SP / HTAB; other controls are refused
+      if ((c < SP && c !== HT) || c === 0x7f) return fail('malformed', i, 'bad byte in header value', 'headers');
+    }
+    let vEnd = i;
+    while (vStart < vEnd && (buf[vStart] === SP || buf[vStart] === HT)) vStart++;
+    while (vEnd > vStart && (buf[vEnd - 1] === SP || buf[vEnd - 1] === HT)) vEnd--;
+    if (name.toLowerCase() === 'host') hostAt.push(vStart);
+    headers.push([name, latin1(buf, vStart, vEnd)]);
+    r = lineEnd(buf, i, avail, 'headers');
+    if (typeof r !== 'number') return r.status === 'more' ? stop(r.at) : r;
+    i = r;
+  }
+  const headLength = i;
+
+  // --- destination: Host header first, else an absolute-form or authority-form target
+  let dest: { host: string; port: number | null } | null = null;
+  const hosts = headers.filter(([n]) => n.toLowerCase() === 'host');
+  if (hosts.length > 1) return fail('malformed', hostAt[1], 'more than one Host header', 'host');
+  if (hosts.length === 1) {
+    dest = parseAuthority(hosts[0][1]);
+    if (!dest) return fail('malformed', hostAt[0], 'invalid Host header', 'host');
+  } else {
+    const abs = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(target);
+    if (abs || method === 'CONNECT') {
+      // userinfo ("user@") is deprecated in http URIs but harmless to skip
+      const auth = abs ? abs[1].slice(abs[1].lastIndexOf('@') + 1) : target;
+      dest = parseAuthority(auth);
+      if (!dest) return fail('malformed', tStart, 'invalid authority in request target', 'target');
+    }
+  }
+  return ok(
+    { method, target, version, headers, host: dest ? dest.host : null, port: dest ? dest.port : null },
+    headLength,
+  );
+}
+
+/**
+ * At a line terminator (CRLF, or a bare LF per RFC 9112 §2.2): the index after it.
+ * Otherwise 'more' (with the index that was wanted) or an error.
+ */
+function lineEnd(
+  buf: Uint8Array,
+  i: number,
+  avail: number,
+  field: string,
+): number | { status: 'more'; at: number } | ReturnType<typeof fail> {
+  if (i >= avail) return { status: 'more', at: i };
+  if (buf[i] === LF) return i + 1;
+  if (buf[i] !== CR) return fail('malformed', i, 'expected end of line', field);
+  if (i + 1 >= avail) return { status: 'more', at: i + 1 };
+  if (buf[i + 1] !== LF) return fail('malformed', i, 'bare CR', field);
+  return i + 2;
+}
+
+/**
+ * Splits "host[:port]" or "[v6]:port" into a lowercased host (no brackets, no trailing
+ * dot) and a port (null when absent or empty). Returns null when either part is invalid.
+ */
+export function parseAuthority(s: string): { host: string; port: number | null } | null {
+  let host: string | null;
+  let rest: string;
+  if (s.startsWith('[')) {
+    const close = s.indexOf(']');
+    if (close < 0) return null;
+    host = s.slice(1, close).toLowerCase();
+    if (!isIpv6(host)) return null;
+    rest = s.slice(close + 1);
+  } else {
+    const colon = s.indexOf(':');
+    host = dnsName(colon < 0 ? s : s.slice(0, colon));
+    if (host === null) return null;
+    rest = colon < 0 ? '' : s.slice(colon);
+  }
+  if (rest === '' || rest === ':') return { host, port: null };
+  const m = /^:([0-9]{1,5})$/.exec(rest);
+  const port = m ? Number(m[1]) : 0;
+  return port >= 1 && port <= 65535 ? { host, port } : null;
+}
+
+function isIpv6(s: string): boolean {
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
+  let n = 0;
+  for (let k = 0; k < groups.length; k++) {
+    const g = groups[k];
+    if (k === groups.length - 1 && s.endsWith(g) && /^(\d{1,3}\.){3}\d{1,3}$/.test(g)) {
+      if (g.split('.').some((o) => Number(o) > 255)) return false;
+      n += 2; // embedded IPv4 takes two groups
+    } else if (/^[0-9a-f]{1,4}$/.test(g)) n++;
+    else return false;
+  }
+  return halves.length === 2 ? n <= 7 : n === 8;
+}
+
+function latin1(b: Uint8Array, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
