@@ -1,0 +1,111 @@
+// Command line: run, check, version, help. Exit codes: 0 ok, 1 config or start-up error, 2 usage.
+
+import { ConfigError, loadConfig } from './config/load.ts';
+import { describeConfig } from './config/describe.ts';
+import type { Config } from './config/model.ts';
+import { Gateway } from './core/gateway.ts';
+import type { Runtime } from './runtime/types.ts';
+import { VERSION } from './version.ts';
+
+const HELP = `ugate ${VERSION} — a small, fast, transparent gateway
+
+Usage:
+  ugate run [-c FILE]...    run the gateway; with no -c, the embedded default
+                            (a SOCKS5/HTTP proxy on 127.0.0.1:1080 that forwards where asked)
+  ugate check -c FILE...    validate the configuration and print the effective result
+  ugate version             print the version
+  ugate --help              this text
+
+FILE is JSON (starts with "{") or UCI (/etc/config/ugate). Several files merge in order:
+listeners and routes add up, later settings win.
+`;
+
+class UsageError extends Error {}
+
+function parseArgs(args: string[]): { command: string; files: string[] } {
+  const [command = 'help', ...rest] = args;
+  const files: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '-c' || a === '--config') {
+      const f = rest[++i];
+      if (f === undefined) throw new UsageError(`${a} needs a file name`);
+      files.push(f);
+    } else if (a.startsWith('--config=')) files.push(a.slice('--config='.length));
+    else throw new UsageError(`unexpected argument "${a}"`);
+  }
+  return { command, files };
+}
+
+async function readConfig(rt: Runtime, files: string[]): Promise<Config> {
+  const texts: [string, string][] = [];
+  for (const f of files) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await rt.readFile(f);
+    } catch (e) {
+      throw new ConfigError(f, [{ path: '', message: `cannot read: ${(e as Error).message}` }]);
+    }
+    texts.push([f, new TextDecoder().decode(bytes)]);
+  }
+  return loadConfig(texts);
+}
+
+async function run(rt: Runtime, config: Config): Promise<void> {
+  const gw = new Gateway(rt, config);
+  await gw.start();
+  rt.stderr(`ugate: ${VERSION} running on ${rt.name} ${rt.version}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      rt.stderr(`ugate: ${signal} again, exiting now\n`);
+      return rt.exit(0);
+    }
+    stopping = true;
+    rt.stderr(`ugate: ${signal}: no longer accepting; draining ${gw.stats.active} connection(s), grace ${config.timeouts.graceMs} ms\n`);
+    void gw.stop(config.timeouts.graceMs).then(() => {
+      const s = gw.stats;
+      rt.stderr(
+        `ugate: stopped accepted=${s.accepted} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
+      );
+      rt.exit(0);
+    });
+  };
+  rt.onSignal('SIGTERM', () => stop('SIGTERM'));
+  rt.onSignal('SIGINT', () => stop('SIGINT'));
+}
+
+export async function main(rt: Runtime): Promise<void> {
+  try {
+    const { command, files } = parseArgs(rt.args);
+    switch (command) {
+      case 'run':
+        return await run(rt, await readConfig(rt, files));
+      case 'check': {
+        if (files.length === 0) throw new UsageError('check needs at least one -c FILE');
+        const config = await readConfig(rt, files);
+        rt.stdout(`${JSON.stringify(describeConfig(config), null, 2)}\n`);
+        rt.stderr(`ugate: configuration OK (${files.join(', ')})\n`);
+        return;
+      }
+      case 'version':
+      case '--version':
+        rt.stdout(`ugate ${VERSION} (${rt.name} ${rt.version})\n`);
+        return;
+      case 'help':
+      case '--help':
+      case '-h':
+        rt.stdout(HELP);
+        return;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      rt.stderr(`ugate: ${e.message}\n\n${HELP}`);
+      rt.exit(2);
+    }
+    rt.stderr(`ugate: ${e instanceof Error ? e.message : String(e)}\n`);
+    rt.exit(1);
+  }
+}

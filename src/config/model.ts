@@ -1,0 +1,68 @@
+// The validated configuration that the core runs on. JSON and UCI files both map onto it.
+
+import type { Cidr } from '../route/cidr.ts';
+import type { HostnamePattern } from '../route/hostname.ts';
+
+export type ListenerType = 'redirect' | 'mixed' | 'sni';
+
+/** Sniffed protocols (redirect/sni listeners) and request kinds (mixed listener). */
+export const PROTOCOLS = ['tls', 'http', 'http2', 'ssh', 'opaque', 'socks5', 'connect'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export interface HostPort {
+  /** IP literal or DNS name */
+  host: string;
+  port: number;
+}
+
+export type Action = { type: 'forward'; backend: HostPort } | { type: 'passthrough' } | { type: 'reject' };
+
+export interface User {
+  username: string;
+  password: string;
+}
+
+export interface ListenerConfig {
+  name: string;
+  type: ListenerType;
+  /** bind addresses: IP literals (port 0 = any free port) */
+  listen: HostPort[];
+  default: Action;
+  /** mixed only: when non-empty, SOCKS5 and HTTP proxy clients must authenticate */
+  users: User[];
+}
+
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+export interface RouteMatch {
+  listeners?: string[];
+  protocols?: Protocol[];
+  hosts?: HostnamePattern[];
+  dstPorts?: PortRange[];
+  dstCidrs?: Cidr[];
+  srcCidrs?: Cidr[];
+}
+
+export interface RouteConfig {
+  name: string;
+  match: RouteMatch;
+  action: Action;
+}
+
+export interface Timeouts {
+  sniffMs: number;
+  connectMs: number;
+  idleMs: number;
+  graceMs: number;
+}
+
+export interface Config {
+  listeners: ListenerConfig[];
+  routes: RouteConfig[];
+  timeouts: Timeouts;
+  sniffMaxBytes: number;
+  accessLog: boolean;
+}

@@ -1,0 +1,187 @@
+// Validation of the JSON-shaped configuration into the model, with errors that name the field path.
+// Objects are strict: an unknown field is an error, never silently ignored.
+
+import * as v from 'valibot';
+import { isIPLiteral, parseCidr } from '../route/cidr.ts';
+import { hostnameError, parseHostnamePattern } from '../route/hostname.ts';
+import { PROTOCOLS, type Action, type Config, type HostPort, type PortRange } from './model.ts';
+
+export interface ConfigIssue {
+  /** e.g. "listeners[0].listen[1]" ("" for the whole document) */
+  path: string;
+  message: string;
+}
+
+/** "host:port" or "[v6]:port" → parts; null when the shape is wrong. */
+export function splitHostPort(s: string): { host: string; port: string } | null {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
+  return m ? { host: m[1]!, port: m[2]! } : null;
+}
+
+/** Wraps a throwing parser as a valibot transform whose error message is the parser's. */
+function parsed<I, O>(parse: (input: I) => O) {
+  return v.rawTransform<I, O>(({ dataset, addIssue, NEVER }) => {
+    try {
+      return parse(dataset.value);
+    } catch (e) {
+      addIssue({ message: (e as Error).message });
+      return NEVER;
+    }
+  });
+}
+
+function hostPort(kind: 'bind' | 'backend') {
+  return (s: string): HostPort => {
+    const parts = splitHostPort(s);
+    if (!parts) throw new Error(`"${s}": expected host:port (IPv6 as [addr]:port)`);
+    const port = Number(parts.port);
+    const minPort = kind === 'bind' ? 0 : 1;
+    if (!(port >= minPort && port <= 65535)) throw new Error(`"${s}": port must be ${minPort} to 65535`);
+    if (!isIPLiteral(parts.host)) {
+      if (kind === 'bind') throw new Error(`"${s}": a bind address must be an IP literal`);
+      const err = hostnameError(parts.host.toLowerCase());
+      if (err) throw new Error(`"${s}": not an IP literal or DNS name (${err})`);
+    }
+    return { host: kind === 'backend' ? parts.host.toLowerCase() : parts.host, port };
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration as milliseconds (number) or text with a unit: "500ms", "5s", "2m", "1h". */
+export function parseDuration(input: number | string): number {
+  if (typeof input === 'number') {
+    if (!(Number.isInteger(input) && input >= 0)) throw new Error(`${input}: milliseconds must be a whole number ≥ 0`);
+    return input;
+  }
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(input.trim());
+  if (!m) throw new Error(`"${input}": expected a number of milliseconds or a duration like "500ms", "5s", "2m", "1h"`);
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
+}
+
+function parsePortRange(input: number | string): PortRange {
+  const text = String(input);
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  const from = m ? Number(m[1]) : NaN;
+  const to = m?.[2] !== undefined ? Number(m[2]) : from;
+  if (!(from >= 1 && to <= 65535 && from <= to)) throw new Error(`"${text}": expected a port 1-65535 or a range "from-to"`);
+  return { from, to };
+}
+
+function parseAction(input: string | { forward: string }): Action {
+  if (input === 'passthrough' || input === 'reject') return { type: input };
+  if (typeof input === 'object') return { type: 'forward', backend: hostPort('backend')(input.forward) };
+  throw new Error(`"${input}": expected "passthrough", "reject" or { "forward": "host:port" }`);
+}
+
+const name = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@[\]-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . - @ [ ]'));
+const duration = v.pipe(v.union([v.number(), v.string()], 'expected milliseconds or a duration string'), parsed(parseDuration));
+const action = v.pipe(
+  v.union([v.string(), v.strictObject({ forward: v.string() })], 'expected "passthrough", "reject" or { "forward": "host:port" }'),
+  parsed(parseAction),
+);
+const list = <T extends v.GenericSchema>(item: T) => v.pipe(v.array(item), v.minLength(1, 'must not be empty'));
+
+const listenerSchema = v.strictObject({
+  name,
+  type: v.picklist(['redirect', 'mixed', 'sni'], 'must be "redirect", "mixed" or "sni"'),
+  listen: v.pipe(
+    v.union([v.string(), v.array(v.string())], 'expected "host:port" or a list of them'),
+    v.transform((x) => (typeof x === 'string' ? [x] : x)),
+    v.minLength(1, 'must not be empty'),
+    parsed((xs: string[]) => xs.map(hostPort('bind'))),
+  ),
+  default: v.optional(action, 'passthrough'),
+  users: v.optional(v.array(v.strictObject({ username: v.pipe(v.string(), v.minLength(1), v.maxLength(255)), password: v.pipe(v.string(), v.maxLength(255)) })), []),
+});
+
+const routeSchema = v.strictObject({
+  name,
+  match: v.optional(
+    v.strictObject({
+      listeners: v.optional(list(name)),
+      protocols: v.optional(list(v.picklist(PROTOCOLS, `must be one of ${PROTOCOLS.join(', ')}`))),
+      hosts: v.optional(list(v.pipe(v.string(), parsed(parseHostnamePattern)))),
+      dstPorts: v.optional(list(v.pipe(v.union([v.number(), v.string()]), parsed(parsePortRange)))),
+      dstCidrs: v.optional(list(v.pipe(v.string(), parsed(parseCidr)))),
+      srcCidrs: v.optional(list(v.pipe(v.string(), parsed(parseCidr)))),
+    }),
+    {},
+  ),
+  action,
+});
+
+const configSchema = v.strictObject({
+  listeners: list(listenerSchema),
+  routes: v.optional(v.array(routeSchema), []),
+  timeouts: v.optional(
+    v.strictObject({
+      sniff: v.optional(duration, 5000),
+      connect: v.optional(duration, 10_000),
+      idle: v.optional(duration, 300_000),
+      grace: v.optional(duration, 10_000),
+    }),
+    {},
+  ),
+  sniff: v.optional(v.strictObject({ maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(65536)), 16384) }), {}),
+  accessLog: v.optional(v.boolean(), true),
+});
+
+function issuePath(issue: v.BaseIssue<unknown>): string {
+  let out = '';
+  for (const item of issue.path ?? []) {
+    const key = item.key as string | number;
+    out += typeof key === 'number' ? `[${key}]` : out === '' ? key : `.${key}`;
+  }
+  return out;
+}
+
+export type ValidationResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
+
+/** Validates a parsed JSON document; also checks what the schema alone cannot (names, references). */
+export function validateConfig(input: unknown): ValidationResult {
+  const r = v.safeParse(configSchema, input);
+  if (!r.success) {
+    return {
+      ok: false,
+      issues: r.issues.map((i) => {
+        // valibot reports a strict object's unknown or missing key as an "Invalid key"; say which.
+        const msg = i.type !== 'strict_object' ? i.message : i.expected === 'never' ? 'unknown field' : 'required field is missing';
+        return { path: issuePath(i), message: msg };
+      }),
+    };
+  }
+  const raw = r.output;
+  const issues: ConfigIssue[] = [];
+  const listenerNames = new Set<string>();
+  const bound = new Set<string>();
+  raw.listeners.forEach((l, i) => {
+    if (listenerNames.has(l.name)) issues.push({ path: `listeners[${i}].name`, message: `duplicate listener name "${l.name}"` });
+    listenerNames.add(l.name);
+    if (l.users.length > 0 && l.type !== 'mixed') issues.push({ path: `listeners[${i}].users`, message: 'only a mixed listener authenticates users' });
+    l.listen.forEach((a, j) => {
+      const key = `${a.host}|${a.port}`;
+      if (a.port !== 0 && bound.has(key)) issues.push({ path: `listeners[${i}].listen[${j}]`, message: 'address already used by another listener' });
+      bound.add(key);
+    });
+  });
+  const routeNames = new Set<string>();
+  raw.routes.forEach((route, i) => {
+    if (routeNames.has(route.name)) issues.push({ path: `routes[${i}].name`, message: `duplicate route name "${route.name}"` });
+    routeNames.add(route.name);
+    route.match.listeners?.forEach((n, j) => {
+      if (!listenerNames.has(n)) issues.push({ path: `routes[${i}].match.listeners[${j}]`, message: `no listener named "${n}"` });
+    });
+  });
+  if (issues.length > 0) return { ok: false, issues };
+  return {
+    ok: true,
+    config: {
+      listeners: raw.listeners,
+      routes: raw.routes,
+      timeouts: { sniffMs: raw.timeouts.sniff, connectMs: raw.timeouts.connect, idleMs: raw.timeouts.idle, graceMs: raw.timeouts.grace },
+      sniffMaxBytes: raw.sniff.maxBytes,
+      accessLog: raw.accessLog,
+    },
+  };
+}

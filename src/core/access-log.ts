@@ -1,0 +1,51 @@
+// One access-log line per connection, written when it closes (logfmt: key=value, quoted when needed).
+
+import { formatHostPort } from '../route/cidr.ts';
+import type { SocketAddress } from '../runtime/types.ts';
+
+export interface ConnectionRecord {
+  listener: string;
+  client: SocketAddress;
+  /** original destination (redirect) or requested destination (mixed) */
+  dst?: string;
+  proto?: string;
+  sni?: string | null;
+  alpn?: string[];
+  host?: string | null;
+  route?: string;
+  action?: string;
+  backend?: string;
+  up: number;
+  down: number;
+  close?: string;
+  error?: string;
+}
+
+function value(v: string): string {
+  return v === '' || /[\s"=\\]/.test(v) ? JSON.stringify(v) : v;
+}
+
+export function formatAccessLog(rec: ConnectionRecord, startedAt: Date, durationMs: number): string {
+  const fields: [string, string | undefined][] = [
+    ['time', startedAt.toISOString()],
+    ['listener', rec.listener],
+    ['client', formatHostPort(rec.client.host, rec.client.port)],
+    ['dst', rec.dst],
+    ['proto', rec.proto],
+    ['sni', rec.sni ?? undefined],
+    ['alpn', rec.alpn && rec.alpn.length > 0 ? rec.alpn.join(',') : undefined],
+    ['host', rec.host ?? undefined],
+    ['route', rec.route],
+    ['action', rec.action],
+    ['backend', rec.backend],
+    ['up', String(rec.up)],
+    ['down', String(rec.down)],
+    ['ms', String(Math.round(durationMs))],
+    ['close', rec.close ?? 'unknown'],
+    ['error', rec.error],
+  ];
+  return `access ${fields
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${value(v!)}`)
+    .join(' ')}`;
+}

@@ -1,0 +1,75 @@
+// The running gateway: binds every listener, runs a Session per accepted connection, and drains
+// on shutdown (stop accepting, wait up to the grace period, then close what is left).
+
+import type { Config } from '../config/model.ts';
+import { formatHostPort } from '../route/cidr.ts';
+import { Router } from '../route/router.ts';
+import type { Listener, Runtime } from '../runtime/types.ts';
+import type { SessionContext, Stats } from './handshake.ts';
+import { Session } from './session.ts';
+
+export class Gateway {
+  readonly stats: Stats = { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
+  private readonly listeners: Listener[] = [];
+  private readonly sessions = new Set<Session>();
+  private readonly ctx: SessionContext;
+  private idle: (() => void) | null = null;
+
+  constructor(
+    private readonly rt: Runtime,
+    config: Config,
+  ) {
+    this.ctx = { rt, config, router: new Router(config), stats: this.stats, accessLog: (line) => rt.stdout(`${line}\n`) };
+  }
+
+  /** Binds all listeners; if one fails, closes those already bound and rethrows. */
+  async start(): Promise<void> {
+    try {
+      for (const l of this.ctx.config.listeners) {
+        for (const addr of l.listen) {
+          const listener = await this.rt.listen(addr.host, addr.port, (conn) => {
+            const session = new Session(this.ctx, l, conn);
+            this.stats.accepted++;
+            this.stats.active++;
+            this.sessions.add(session);
+            void session.run().finally(() => {
+              this.sessions.delete(session);
+              this.stats.active--;
+              if (this.sessions.size === 0) this.idle?.();
+            });
+          });
+          this.listeners.push(listener);
+          this.rt.stderr(`ugate: listening listener=${l.name} type=${l.type} addr=${formatHostPort(listener.address.host, listener.address.port)}\n`);
+        }
+      }
+    } catch (e) {
+      this.closeListeners();
+      throw e;
+    }
+  }
+
+  private closeListeners(): void {
+    for (const l of this.listeners.splice(0)) l.close();
+  }
+
+  /** Stops accepting, lets open connections finish for up to `graceMs`, then closes the rest. */
+  async stop(graceMs: number): Promise<void> {
+    this.closeListeners();
+    if (this.sessions.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      clearTimeout(timer);
+    }
+    if (this.sessions.size > 0) {
+      const left = [...this.sessions];
+      this.rt.stderr(`ugate: grace period over, closing ${left.length} connection(s)\n`);
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        for (const s of left) s.abort('shutdown');
+      });
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// What every listener's handshake phase shares: the context, the result a handshake hands to the
+// session, reading a parsed unit within a deadline, and closing with a last message.
+
+import type { Config, HostPort } from '../config/model.ts';
+import type { ConnectionFacts, Router } from '../route/router.ts';
+import type { SniffResult } from '../sniff/types.ts';
+import type { ConnectError, Conn, Runtime } from '../runtime/types.ts';
+import type { Inbound } from './inbound.ts';
+
+export interface Stats {
+  accepted: number;
+  active: number;
+  forwarded: number;
+  rejected: number;
+  noOriginalDestination: number;
+  connectFailed: number;
+  handshakeFailed: number;
+}
+
+export interface SessionContext {
+  rt: Runtime;
+  config: Config;
+  router: Router;
+  stats: Stats;
+  accessLog: (line: string) => void;
+}
+
+/** What a listener's handshake produced: facts to route on and how to answer the client. */
+export interface Handshake {
+  facts: ConnectionFacts;
+  /** where `passthrough` goes; null when this connection has nowhere to pass through to */
+  passthrough: HostPort | null;
+  /** sent to the client when the route rejects it (null: just close) */
+  rejectReply(): Uint8Array | null;
+  connectFailedReply(e: ConnectError): Uint8Array | null;
+  /** sent to the client once upstream is connected (SOCKS success, HTTP 200) */
+  connectedReply(upstream: Conn): Uint8Array | null;
+  /** sent upstream before the client's remaining bytes (a rewritten HTTP proxy request head) */
+  upstreamHead?: Uint8Array;
+}
+
+/** Repeats `parse` over the growing buffer until it stops asking for more, or the deadline/EOF. */
+export async function readParsed<T>(
+  rt: Runtime,
+  inbound: Inbound,
+  parse: (buf: Uint8Array) => SniffResult<T>,
+  deadline: number,
+): Promise<SniffResult<T> | { status: 'timeout' | 'eof' }> {
+  for (;;) {
+    const r = parse(inbound.buffer);
+    if (r.status !== 'more') return r;
+    if (!(await inbound.fill(deadline, () => rt.now()))) return { status: inbound.eof ? 'eof' : 'timeout' };
+  }
+}
+
+/**
+ * Sends a last message, then reads and discards briefly before closing, so the kernel does not
+ * answer unread client bytes with a reset that destroys the message in flight.
+ */
+export async function replyAndClose(rt: Runtime, inbound: Inbound, reply: Uint8Array | null): Promise<void> {
+  const conn = inbound.conn;
+  try {
+    if (reply) await conn.write(reply);
+    conn.shutdownWrite();
+    const deadline = rt.now() + 1000;
+    while (await inbound.fill(deadline, () => rt.now())) inbound.consume(inbound.buffer.length);
+  } catch {
+    // The client went away: nothing left to tell it.
+  } finally {
+    conn.close();
+  }
+}
+

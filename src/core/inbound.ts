@@ -1,0 +1,77 @@
+// The client side during the handshake/sniff phase: bytes read so far are kept, so they can be
+// parsed again as more arrive and then replayed upstream unchanged. A read still pending when a
+// deadline fires is kept too, and handed to the next reader, so no byte is lost.
+
+import type { Conn } from '../runtime/types.ts';
+
+const TIMEOUT = Symbol('timeout');
+
+export class Inbound {
+  /** bytes received and not yet consumed */
+  buffer: Uint8Array = new Uint8Array(0);
+  eof = false;
+  private pending: Promise<Uint8Array | null> | null = null;
+
+  constructor(readonly conn: Conn) {}
+
+  /** Reads one more chunk into `buffer` before `deadline` (runtime ms). False on timeout or EOF. */
+  async fill(deadline: number, now: () => number): Promise<boolean> {
+    if (this.eof) return false;
+    this.pending ??= this.conn.read();
+    const wait = deadline - now();
+    if (wait <= 0) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const r = await Promise.race([
+      this.pending,
+      new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), wait))),
+    ]).finally(() => clearTimeout(timer));
+    if (r === TIMEOUT) return false;
+    this.pending = null;
+    if (r === null) {
+      this.eof = true;
+      return false;
+    }
+    this.buffer = concat(this.buffer, r);
+    return true;
+  }
+
+  consume(n: number): Uint8Array {
+    const head = this.buffer.subarray(0, n);
+    this.buffer = this.buffer.subarray(n);
+    return head;
+  }
+
+  /**
+   * The client stream for the data phase: the read still in flight (if any) comes first.
+   * After this, only the returned Conn may read the client.
+   */
+  release(): Conn {
+    const pending = this.pending;
+    this.pending = null;
+    if (!pending && !this.eof) return this.conn;
+    const conn = this.conn;
+    let first: Promise<Uint8Array | null> | null = this.eof ? Promise.resolve(null) : pending;
+    return {
+      remote: conn.remote,
+      local: conn.local,
+      read: () => {
+        const p = first ?? conn.read();
+        // After EOF the stream stays at EOF.
+        first = this.eof ? first : null;
+        return p;
+      },
+      write: (d) => conn.write(d),
+      shutdownWrite: () => conn.shutdownWrite(),
+      close: () => conn.close(),
+      originalDestination: () => conn.originalDestination(),
+    };
+  }
+}
+
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

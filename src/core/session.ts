@@ -1,0 +1,177 @@
+// One client connection from accept to close: the listener's handshake (sniff, or proxy protocol)
+// yields facts; the router decides; ugate dials, answers the client, and hands over to forward().
+
+import type { HostPort, ListenerConfig } from '../config/model.ts';
+import { tlsAlert } from '../sniff/tls.ts';
+import { formatHostPort, parseIP } from '../route/cidr.ts';
+import { detect, type Sniffed } from '../sniff/detect.ts';
+import { fail } from '../sniff/types.ts';
+import { ConnectError, type Conn } from '../runtime/types.ts';
+import { formatAccessLog, type ConnectionRecord } from './access-log.ts';
+import { dial } from './dial.ts';
+import { forward, type CloseReason, type Forwarding } from './forward.ts';
+import { concat, Inbound } from './inbound.ts';
+import { mixedHandshake } from './mixed.ts';
+import { readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
+import { httpResponse } from '../proxy/http-proxy.ts';
+
+const SNIFFED_DEFAULT_PORT = { tls: 443, http: 80 } as const;
+
+/** Sniff phase of the redirect and sni listeners. */
+async function sniff(ctx: SessionContext, inbound: Inbound, rec: ConnectionRecord, deadline: number): Promise<Sniffed | null> {
+  const cap = ctx.config.sniffMaxBytes;
+  const r = await readParsed(ctx.rt, inbound, (buf) => {
+    const d = detect(buf, cap);
+    return d.status === 'more' && buf.length >= cap ? fail('too-large', cap, `no protocol recognised within ${cap} bytes`) : d;
+  }, deadline);
+  if (r.status === 'ok') return r.value;
+  // Not recognised in time or malformed: route as opaque bytes; the log says why.
+  rec.error = r.status === 'error' ? `sniff: ${r.error}` : r.status === 'timeout' ? 'sniff: deadline passed' : undefined;
+  if (r.status === 'error' || r.status === 'timeout') ctx.stats.handshakeFailed++;
+  return null;
+}
+
+function describeSniffed(s: Sniffed | null, rec: ConnectionRecord): string | null {
+  rec.proto = s?.protocol ?? 'opaque';
+  if (s?.protocol === 'tls') {
+    rec.sni = s.hello.sni;
+    rec.alpn = s.hello.alpn;
+    return s.hello.sni;
+  }
+  if (s?.protocol === 'http') {
+    rec.host = s.head.host;
+    return s.head.host;
+  }
+  return null;
+}
+
+/** What ugate says, in the client's own protocol, when it refuses or cannot connect. */
+function sniffedReplies(s: Sniffed | null): Pick<Handshake, 'rejectReply' | 'connectFailedReply' | 'connectedReply'> {
+  return {
+    rejectReply: () =>
+      s?.protocol === 'tls' ? tlsAlert(112 /* unrecognized_name */) : s?.protocol === 'http' ? httpResponse(403, 'blocked by ugate route') : null,
+    connectFailedReply: (e) =>
+      s?.protocol === 'tls'
+        ? tlsAlert(80 /* internal_error */)
+        : s?.protocol === 'http'
+          ? httpResponse(e.kind === 'timeout' ? 504 : 502, e.message)
+          : null,
+    connectedReply: () => null,
+  };
+}
+
+async function redirectHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inbound, rec: ConnectionRecord, deadline: number): Promise<Handshake | null> {
+  const conn = inbound.conn;
+  const od = conn.originalDestination();
+  if (!od) {
+    ctx.stats.noOriginalDestination++;
+    rec.close = 'no-original-dst';
+    conn.close();
+    return null;
+  }
+  rec.dst = formatHostPort(od.host, od.port);
+  if (od.port === conn.local.port && od.host === conn.local.host) {
+    // Forwarding to ourselves would loop until file descriptors run out.
+    rec.close = 'loop';
+    conn.close();
+    return null;
+  }
+  const sniffed = await sniff(ctx, inbound, rec, deadline);
+  const host = describeSniffed(sniffed, rec);
+  return {
+    facts: { listener: l.name, listenerType: l.type, protocol: sniffed?.protocol ?? 'opaque', host, dstIp: parseIP(od.host), dstPort: od.port, srcIp: parseIP(conn.remote.host)! },
+    passthrough: { host: od.host, port: od.port },
+    ...sniffedReplies(sniffed),
+  };
+}
+
+async function sniHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inbound, rec: ConnectionRecord, deadline: number): Promise<Handshake | null> {
+  const sniffed = await sniff(ctx, inbound, rec, deadline);
+  const host = describeSniffed(sniffed, rec);
+  // Passthrough on a plain port goes where the client asked by name, like sniproxy's "*" backend.
+  let passthrough: HostPort | null = null;
+  if (host && (sniffed?.protocol === 'tls' || sniffed?.protocol === 'http')) {
+    const port = sniffed.protocol === 'http' ? (sniffed.head.port ?? SNIFFED_DEFAULT_PORT.http) : SNIFFED_DEFAULT_PORT.tls;
+    passthrough = { host, port };
+  }
+  return {
+    facts: { listener: l.name, listenerType: l.type, protocol: sniffed?.protocol ?? 'opaque', host, dstIp: null, dstPort: null, srcIp: parseIP(inbound.conn.remote.host)! },
+    passthrough,
+    ...sniffedReplies(sniffed),
+  };
+}
+
+const HANDSHAKES = { redirect: redirectHandshake, sni: sniHandshake, mixed: mixedHandshake };
+
+export class Session {
+  private forwarding: Forwarding | null = null;
+  private upstream: Conn | null = null;
+  private aborted: CloseReason | null = null;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly listener: ListenerConfig,
+    private readonly conn: Conn,
+  ) {}
+
+  /** Ends the session now, whatever phase it is in. */
+  abort(reason: CloseReason): void {
+    if (this.aborted) return;
+    this.aborted = reason;
+    if (this.forwarding) return this.forwarding.abort(reason);
+    this.conn.close();
+    this.upstream?.close();
+  }
+
+  async run(): Promise<void> {
+    const { rt, config, router, stats } = this.ctx;
+    const started = rt.now();
+    const startedAt = new Date();
+    const rec: ConnectionRecord = { listener: this.listener.name, client: this.conn.remote, up: 0, down: 0 };
+    const inbound = new Inbound(this.conn);
+    try {
+      const hs = await HANDSHAKES[this.listener.type](this.ctx, this.listener, inbound, rec, started + config.timeouts.sniffMs);
+      if (!hs || this.aborted) return;
+      const decision = router.route(hs.facts);
+      rec.route = decision.route ?? 'default';
+      rec.action = decision.action.type;
+      const target = decision.action.type === 'forward' ? decision.action.backend : decision.action.type === 'passthrough' ? hs.passthrough : null;
+      if (!target) {
+        stats.rejected++;
+        rec.close = decision.action.type === 'reject' ? 'rejected' : 'no-destination';
+        return await replyAndClose(rt, inbound, hs.rejectReply());
+      }
+      rec.backend = formatHostPort(target.host, target.port);
+      try {
+        this.upstream = await dial(rt, target.host, target.port, config.timeouts.connectMs);
+      } catch (e) {
+        const ce = e instanceof ConnectError ? e : new ConnectError('other', String(e));
+        stats.connectFailed++;
+        rec.close = `connect-${ce.kind}`;
+        rec.error = ce.message;
+        return await replyAndClose(rt, inbound, hs.connectFailedReply(ce));
+      }
+      if (this.aborted) return;
+      const reply = hs.connectedReply(this.upstream);
+      if (reply) await this.conn.write(reply);
+      stats.forwarded++;
+      const prefix = hs.upstreamHead ? concat(hs.upstreamHead, inbound.buffer) : inbound.buffer;
+      this.forwarding = forward(inbound.release(), this.upstream, prefix, { idleMs: config.timeouts.idleMs, now: () => rt.now() });
+      const result = await this.forwarding.done;
+      rec.up = result.up;
+      rec.down = result.down;
+      rec.close = result.reason;
+      if (result.error) rec.error = result.error;
+    } catch (e) {
+      rec.close ??= 'error';
+      rec.error = e instanceof Error ? e.message : String(e);
+    } finally {
+      if (this.aborted && !this.forwarding) rec.close = this.aborted;
+      if (!this.forwarding) {
+        this.conn.close();
+        this.upstream?.close();
+      }
+      if (config.accessLog) this.ctx.accessLog(formatAccessLog(rec, startedAt, rt.now() - started));
+    }
+  }
+}

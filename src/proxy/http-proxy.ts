@@ -1,0 +1,123 @@
+// HTTP proxy requests (CONNECT authority-form and absolute-form http:// URIs): interpretation,
+// the head rewrite sent upstream, and the proxy's own replies. Pure.
+
+import { parseAuthority, type HttpRequestHead } from '../sniff/http1.ts';
+import type { Credentials } from './socks5.ts';
+
+export type ProxyRequest =
+  | { kind: 'connect'; host: string; port: number }
+  | { kind: 'http'; host: string; port: number; /** origin-form target sent upstream */ path: string };
+
+export type ProxyRequestError = { status: 400 | 405; reason: string };
+
+export function interpretProxyRequest(head: HttpRequestHead): ProxyRequest | ProxyRequestError {
+  if (head.method === 'CONNECT') {
+    const a = parseAuthority(head.target);
+    if (!a || a.port === null || a.port < 1 || a.port > 65535) return { status: 400, reason: `CONNECT target "${head.target}" is not host:port` };
+    return { kind: 'connect', host: a.host, port: a.port };
+  }
+  const m = /^http:\/\/([^/?#]+)([^#]*)/i.exec(head.target);
+  if (!m) {
+    const reason = /^[a-z][a-z0-9+.-]*:\/\//i.test(head.target)
+      ? `scheme of "${head.target}" is not supported by a plain HTTP proxy; use CONNECT`
+      : `request target "${head.target}" is not an absolute http:// URI (this is a proxy)`;
+    return { status: 400, reason };
+  }
+  const a = parseAuthority(m[1]!.replace(/^[^@]*@/, ''));
+  if (!a || (a.port !== null && (a.port < 1 || a.port > 65535))) return { status: 400, reason: `bad authority in "${head.target}"` };
+  const rest = m[2]!;
+  return { kind: 'http', host: a.host, port: a.port ?? 80, path: rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}` };
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade']);
+
+/**
+ * The head sent to the origin for a plain proxy request: origin-form target, hop-by-hop headers
+ * removed, and `Connection: close`, because this connection is forwarded at L4 to one origin and a
+ * keep-alive client could otherwise send its next request, for another host, down the same tunnel.
+ */
+export function rewriteForOrigin(head: HttpRequestHead, req: { host: string; port: number; path: string }): Uint8Array {
+  const named = new Set(
+    head.headers
+      .filter(([n]) => n.toLowerCase() === 'connection')
+      .flatMap(([, v]) => v.split(',').map((t) => t.trim().toLowerCase())),
+  );
+  const lines = [`${head.method} ${req.path} HTTP/${head.version}`];
+  let hasHost = false;
+  for (const [n, val] of head.headers) {
+    const lower = n.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (lower === 'host') hasHost = true;
+    lines.push(`${n}: ${val}`);
+  }
+  if (!hasHost) {
+    const h = req.host.includes(':') ? `[${req.host}]` : req.host;
+    lines.push(`Host: ${req.port === 80 ? h : `${h}:${req.port}`}`);
+  }
+  lines.push('Connection: close', '', '');
+  return latin1(lines.join('\r\n'));
+}
+
+function latin1(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'Connection Established',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  405: 'Method Not Allowed',
+  407: 'Proxy Authentication Required',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+/** A complete response from ugate itself; errors carry a short text body and close the connection. */
+export function httpResponse(status: number, body = '', extraHeaders: string[] = []): Uint8Array {
+  const text = STATUS_TEXT[status] ?? 'Error';
+  if (status === 200) return latin1(`HTTP/1.1 200 ${text}\r\n\r\n`);
+  const payload = body === '' ? `${status} ${text}\n` : `${status} ${text}: ${body}\n`;
+  const bytes = new TextEncoder().encode(payload);
+  const head = [`HTTP/1.1 ${status} ${text}`, 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${bytes.length}`, 'Connection: close', 'Server: ugate', ...extraHeaders, '', ''].join('\r\n');
+  const h = latin1(head);
+  const out = new Uint8Array(h.length + bytes.length);
+  out.set(h);
+  out.set(bytes, h.length);
+  return out;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function base64Decode(s: string): Uint8Array | null {
+  const clean = s.replace(/=+$/, '');
+  if (!/^[A-Za-z0-9+/]*$/.test(clean) || clean.length % 4 === 1) return null;
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (const c of clean) {
+    acc = (acc << 6) | B64.indexOf(c);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/** Credentials from `Proxy-Authorization: Basic …`, or null when absent or not Basic. */
+export function proxyCredentials(head: HttpRequestHead): Credentials | null {
+  const h = head.headers.find(([n]) => n.toLowerCase() === 'proxy-authorization');
+  const m = h && /^basic\s+(\S+)$/i.exec(h[1]);
+  const raw = m && base64Decode(m[1]!);
+  if (!raw) return null;
+  const text = new TextDecoder().decode(raw);
+  const colon = text.indexOf(':');
+  return colon < 0 ? null : { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}

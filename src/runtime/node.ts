@@ -1,0 +1,203 @@
+// Node.js implementation of the runtime boundary: node:net sockets, pulled one chunk at a time
+// so an unread socket pushes back on its peer. SO_ORIGINAL_DST through koffi (libc getsockopt).
+
+import type * as NodeNet from 'node:net';
+import { decodeSockaddr, SO_ORIGINAL_DST, SOCKADDR_IN6_SIZE, SOL_IP, SOL_IPV6 } from './sockaddr.ts';
+import { ConnectError, type Conn, type ConnectErrorKind, type Listener, type Runtime, type SocketAddress } from './types.ts';
+
+type GetOriginalDst = (fd: number, v6: boolean) => SocketAddress | null;
+
+function errorKind(code: string | undefined): ConnectErrorKind {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ENETUNREACH':
+    case 'EHOSTUNREACH':
+    case 'EADDRNOTAVAIL':
+      return 'unreachable';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ENODATA':
+      return 'dns';
+    default:
+      return 'other';
+  }
+}
+
+function address(host: string | undefined, port: number | undefined): SocketAddress {
+  const h = (host ?? '0.0.0.0').replace(/^::ffff:(?=\d+\.)/, '');
+  return { host: h, port: port ?? 0, family: h.includes(':') ? 6 : 4 };
+}
+
+class NodeConn implements Conn {
+  readonly remote: SocketAddress;
+  readonly local: SocketAddress;
+  private queue: Uint8Array[] = [];
+  private ended = false;
+  private failure: Error | null = null;
+  private waiter: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
+  private drainWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  constructor(
+    private readonly socket: NodeNet.Socket,
+    private readonly originalDst: GetOriginalDst | null,
+  ) {
+    this.remote = address(socket.remoteAddress, socket.remotePort);
+    this.local = address(socket.localAddress, socket.localPort);
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => {
+      socket.pause();
+      if (this.waiter) {
+        this.waiter.resolve(chunk);
+        this.waiter = null;
+      } else this.queue.push(chunk);
+    });
+    socket.on('end', () => this.settle(null));
+    socket.on('error', (e) => this.settle(e));
+    socket.on('close', () => this.settle(null));
+    socket.on('drain', () => this.settleDrain(null));
+  }
+
+  private settle(e: Error | null): void {
+    if (e) this.failure ??= e;
+    else this.ended = true;
+    if (this.waiter) {
+      if (this.failure) this.waiter.reject(this.failure);
+      else this.waiter.resolve(null);
+      this.waiter = null;
+    }
+    if (e || this.socket.destroyed) this.settleDrain(e ?? new Error('socket closed'));
+  }
+
+  private settleDrain(e: Error | null): void {
+    for (const w of this.drainWaiters.splice(0)) e ? w.reject(e) : w.resolve();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.queue.shift();
+    if (chunk) return Promise.resolve(chunk);
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended || this.socket.destroyed) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      this.socket.resume();
+    });
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(new Error('socket closed'));
+    if (this.socket.write(data)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+  }
+
+  shutdownWrite(): void {
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  close(): void {
+    this.socket.destroy();
+    this.settle(null);
+  }
+
+  originalDestination(): SocketAddress | null {
+    const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (!this.originalDst || fd === undefined || fd < 0) return null;
+    return this.originalDst(fd, this.local.family === 6);
+  }
+}
+
+/** libc getsockopt through koffi, loaded only when a redirect listener needs it. */
+async function loadOriginalDst(): Promise<GetOriginalDst> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi') as {
+    load(lib: string): { func(sig: string): (...a: unknown[]) => number };
+  };
+  const libc = koffi.load('libc.so.6');
+  const getsockopt = libc.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *val, _Inout_ uint32_t *len)');
+  return (fd, v6) => {
+    const buf = new Uint8Array(SOCKADDR_IN6_SIZE);
+    const len = [buf.length];
+    // -1 with ENOENT: no NAT mapping (the client connected to ugate's port directly).
+    if (getsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, buf, len) !== 0) return null;
+    return decodeSockaddr(buf.subarray(0, len[0]));
+  };
+}
+
+export async function createNodeRuntime(): Promise<Runtime> {
+  const net = await import('node:net');
+  const dns = await import('node:dns');
+  const fs = await import('node:fs/promises');
+  let originalDst: GetOriginalDst | null | undefined;
+  const originalDstLoader = async () => {
+    if (originalDst === undefined) {
+      try {
+        originalDst = await loadOriginalDst();
+      } catch (e) {
+        originalDst = null;
+        process.stderr.write(`ugate: cannot read original destinations (koffi/libc unavailable: ${(e as Error).message})\n`);
+      }
+    }
+    return originalDst;
+  };
+  return {
+    name: 'node',
+    version: process.version,
+    args: process.argv.slice(2),
+    env: (name) => process.env[name],
+    async listen(host, port, onConnection) {
+      // Loaded before the first accept, so originalDestination() stays synchronous.
+      await originalDstLoader();
+      return new Promise<Listener>((resolve, reject) => {
+        const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
+          socket.on('error', () => {}); // reported through Conn.read/write
+          if (socket.remoteAddress === undefined) return socket.destroy(); // already gone
+          onConnection(new NodeConn(socket, originalDst ?? null));
+        });
+        server.once('error', reject);
+        server.listen({ host, port, ipv6Only: host.includes(':'), backlog: 1024 }, () => {
+          server.off('error', reject);
+          server.on('error', (e) => process.stderr.write(`ugate: listener ${host}:${port}: ${e.message}\n`));
+          const a = server.address() as NodeNet.AddressInfo;
+          resolve({ address: address(a.address, a.port), close: () => server.close() });
+        });
+      });
+    },
+    connect(host, port, timeoutMs) {
+      return new Promise<Conn>((resolve, reject) => {
+        const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new ConnectError('timeout', `${host}:${port}: connect timed out after ${timeoutMs} ms`));
+        }, timeoutMs);
+        socket.once('connect', () => {
+          clearTimeout(timer);
+          socket.removeAllListeners('error');
+          socket.on('error', () => {});
+          resolve(new NodeConn(socket, null));
+        });
+        socket.once('error', (e: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          reject(new ConnectError(errorKind(e.code), `${host}:${port}: ${e.message}`));
+        });
+      });
+    },
+    async lookup(name) {
+      try {
+        const all = await dns.promises.lookup(name, { all: true });
+        return all.map((a) => a.address);
+      } catch (e) {
+        throw new ConnectError('dns', `${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    },
+    readFile: async (path) => new Uint8Array(await fs.readFile(path)),
+    onSignal: (signal, handler) => void process.on(signal, handler),
+    now: () => performance.now(),
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    exit: (code) => process.exit(code),
+  };
+}

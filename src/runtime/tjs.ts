@@ -1,0 +1,456 @@
+// txiki.js implementation of the runtime boundary. Sockets are tjs:posix-socket, because they expose
+// file descriptors (SO_ORIGINAL_DST now, splice next); libc through tjs:ffi fills its gaps
+// (shutdown, getsockname, getpeername, write to stdio).
+//
+// Measured behaviour of txiki.js 26.6 that shapes this file (see shared notes on txiki.js):
+// - each poll() call keeps a new reference to its callback and never drops the old one, so one
+//   module-level callback serves every socket (it finds its socket through `this`) instead of a
+//   closure per call, which would leak per connection;
+// - stopPoll()/close() throw inside a poll callback: they are deferred to a microtask;
+// - read()/recv() are broken: recvmsg() is used;
+// - a polled socket still open at exit crashes the process: exit() closes every socket first.
+// libuv's uv_poll_init makes the fd non-blocking, so connect() returns EINPROGRESS as usual.
+
+import { decodeSockaddr, encodeSockaddr, SO_ORIGINAL_DST, SOCKADDR_IN6_SIZE, SOL_IP, SOL_IPV6 } from './sockaddr.ts';
+import { ConnectError, type Conn, type ConnectErrorKind, type Listener, type Runtime, type SignalName, type SocketAddress } from './types.ts';
+
+interface RawSocket {
+  poll(mask: number, cb: (this: RawSocket, status: number, events: number) => void): void;
+  pollStop(): void;
+}
+interface PosixSocket {
+  readonly fileno: number;
+  readonly _psock: RawSocket;
+  bind(addr: Uint8Array): void;
+  listen(backlog: number): void;
+  accept(): PosixSocket;
+  connect(addr: Uint8Array): void;
+  setopt(level: number, name: number, value: Uint8Array): void;
+  getopt(level: number, name: number, size: number): Uint8Array;
+  write(data: Uint8Array): number;
+  recvmsg(size: number): { data: Uint8Array };
+  close(): void;
+}
+interface PosixSocketClass {
+  new (domain: number, type: number, protocol: number): PosixSocket;
+  readonly defines: Record<string, number>;
+  readonly pollEvents: { READABLE: number; WRITABLE: number; DISCONNECT: number; PRIORITIZED: number };
+}
+declare const tjs: {
+  args: string[];
+  version: string;
+  env: Record<string, string | undefined>;
+  exit(code: number): never;
+  readFile(path: string): Promise<Uint8Array>;
+  lookup(name: string, opts: { all: true }): Promise<{ address: string }[]>;
+  addSignalListener(sig: string, fn: () => void): void;
+};
+
+const READ_SIZE = 64 * 1024;
+const SHUT_WR = 1;
+
+// errno values the adapter tells apart; MIPS numbers several of them differently.
+const ERRNO_GENERIC = { EAGAIN: 11, EINPROGRESS: 115, ECONNREFUSED: 111, ETIMEDOUT: 110, EHOSTUNREACH: 113, ENETUNREACH: 101, EADDRNOTAVAIL: 99 };
+const ERRNO_MIPS = { EAGAIN: 11, EINPROGRESS: 150, ECONNREFUSED: 146, ETIMEDOUT: 145, EHOSTUNREACH: 148, ENETUNREACH: 128, EADDRNOTAVAIL: 126 };
+
+/** txiki.js errors read "<strerror> (<errno>)"; there is no errno property. */
+function errnoOf(e: unknown): number {
+  const m = /\((\d+)\)\s*$/.exec(e instanceof Error ? e.message : String(e));
+  return m ? Number(m[1]) : -1;
+}
+
+/** Dispatch of poll events to their socket's owner, through the one shared callback. */
+interface PollOwner {
+  onEvents(status: number, events: number): void;
+}
+const owners = new WeakMap<RawSocket, PollOwner>();
+let inPollCallback = false;
+let reportError: (text: string) => void = () => {};
+
+function onPoll(this: RawSocket, status: number, events: number): void {
+  inPollCallback = true;
+  try {
+    owners.get(this)?.onEvents(status, events);
+  } catch (e) {
+    // txiki.js swallows exceptions thrown here; make them visible.
+    reportError(`ugate: internal error in poll callback: ${(e as Error)?.stack ?? e}\n`);
+  } finally {
+    inPollCallback = false;
+  }
+}
+
+/** Runs `fn` now, or right after the current poll callback when txiki.js forbids it inside one. */
+function outsidePoll(fn: () => void): void {
+  if (inPollCallback) queueMicrotask(fn);
+  else fn();
+}
+
+interface Env {
+  PosixSocket: PosixSocketClass;
+  ev: PosixSocketClass['pollEvents'];
+  errno: typeof ERRNO_GENERIC;
+  libc: {
+    shutdown(fd: number, how: number): number;
+    getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
+    getpeername(fd: number, addr: Uint8Array, len: Uint8Array): number;
+    write(fd: number, buf: Uint8Array, n: number): number;
+  };
+  open: Set<{ destroy(): void }>;
+}
+
+function int32(n: number): Uint8Array {
+  return new Uint8Array(new Int32Array([n]).buffer);
+}
+
+function sockName(env: Env, fd: number, peer: boolean): SocketAddress {
+  const buf = new Uint8Array(SOCKADDR_IN6_SIZE);
+  const len = int32(buf.length);
+  const rc = peer ? env.libc.getpeername(fd, buf, len) : env.libc.getsockname(fd, buf, len);
+  return (rc === 0 && decodeSockaddr(buf)) || { host: '0.0.0.0', port: 0, family: 4 };
+}
+
+/** One socket's poll interest: what is wanted now decides the mask; nothing wanted stops polling. */
+abstract class Polled implements PollOwner {
+  protected mask = 0;
+  protected closed = false;
+
+  constructor(
+    protected readonly env: Env,
+    readonly sock: PosixSocket,
+  ) {
+    owners.set(sock._psock, this);
+    env.open.add(this);
+  }
+
+  abstract onEvents(status: number, events: number): void;
+  protected abstract wanted(): number;
+
+  protected updatePoll(): void {
+    if (this.closed) return;
+    const want = this.wanted();
+    if (want === this.mask) return;
+    if (want !== 0) {
+      this.sock._psock.poll(want, onPoll);
+      this.mask = want;
+    } else {
+      outsidePoll(() => {
+        if (!this.closed && this.mask !== 0 && this.wanted() === 0) {
+          this.sock._psock.pollStop();
+          this.mask = 0;
+        }
+      });
+    }
+  }
+
+  /** Closes the fd (after the current poll callback, if inside one). */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.env.open.delete(this);
+    outsidePoll(() => {
+      try {
+        this.sock.close();
+      } catch {
+        // already closed
+      }
+    });
+  }
+}
+
+type Waiter<T> = { resolve: (v: T) => void; reject: (e: Error) => void };
+type PendingWrite = Waiter<void> & { data: Uint8Array; offset: number };
+
+class TjsConn extends Polled implements Conn {
+  remote: SocketAddress;
+  local: SocketAddress;
+  private reader: Waiter<Uint8Array | null> | null = null;
+  private writes: PendingWrite[] = [];
+  private eof = false;
+  private failure: Error | null = null;
+  private shutdownPending = false;
+  private connecting: Waiter<void> | null = null;
+
+  constructor(env: Env, sock: PosixSocket, private readonly isAccepted: boolean) {
+    super(env, sock);
+    this.remote = sockName(env, sock.fileno, true);
+    this.local = sockName(env, sock.fileno, false);
+    if (isAccepted) {
+      // Start polling now: libuv's poll init makes the accepted fd non-blocking before any I/O.
+      this.sock._psock.poll(env.ev.READABLE, onPoll);
+      this.mask = env.ev.READABLE;
+    }
+  }
+
+  /** Addresses are known once connect() completes. */
+  learnAddresses(): void {
+    this.remote = sockName(this.env, this.sock.fileno, true);
+    this.local = sockName(this.env, this.sock.fileno, false);
+  }
+
+  protected wanted(): number {
+    const ev = this.env.ev;
+    return (this.reader ? ev.READABLE : 0) | (this.writes.length > 0 || this.connecting ? ev.WRITABLE : 0);
+  }
+
+  /** Non-blocking connect: resolves when the socket is writable and SO_ERROR is 0. */
+  startConnect(addr: Uint8Array): Promise<void> {
+    // The first poll() initialises libuv's poll handle, which makes the fd non-blocking.
+    this.sock._psock.poll(this.env.ev.WRITABLE, onPoll);
+    this.mask = this.env.ev.WRITABLE;
+    try {
+      this.sock.connect(addr);
+      return Promise.resolve();
+    } catch (e) {
+      if (errnoOf(e) !== this.env.errno.EINPROGRESS) return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => (this.connecting = { resolve, reject }));
+  }
+
+  onEvents(status: number, events: number): void {
+    if (this.closed) return;
+    if (status < 0) {
+      // libuv reports socket errors (POLLERR) here and stops the handle.
+      this.mask = 0;
+      return this.fail(new Error(`socket error (uv ${status})`));
+    }
+    const ev = this.env.ev;
+    if (this.connecting && events & ev.WRITABLE) {
+      const c = this.connecting;
+      this.connecting = null;
+      const err = new Int32Array(this.sock.getopt(this.env.PosixSocket.defines.SOL_SOCKET!, this.env.PosixSocket.defines.SO_ERROR!, 4).slice().buffer)[0]!;
+      if (err === 0) c.resolve();
+      else c.reject(new Error(`connect failed (${err})`));
+    } else {
+      if (events & ev.READABLE && this.reader) this.readNow();
+      if (events & ev.WRITABLE) this.flush();
+    }
+    this.updatePoll();
+  }
+
+  private readNow(): void {
+    let data: Uint8Array;
+    try {
+      data = this.sock.recvmsg(READ_SIZE).data;
+    } catch (e) {
+      if (errnoOf(e) === this.env.errno.EAGAIN) return;
+      return this.fail(e as Error);
+    }
+    const r = this.reader!;
+    this.reader = null;
+    if (data.length === 0) this.eof = true;
+    r.resolve(data.length === 0 ? null : data);
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.reader?.reject(this.failure);
+    this.reader = null;
+    for (const w of this.writes.splice(0)) w.reject(this.failure);
+    this.connecting?.reject(this.failure);
+    this.connecting = null;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.eof || this.closed) return Promise.resolve(null);
+    if (this.reader) return Promise.reject(new Error('read already pending'));
+    return new Promise((resolve, reject) => {
+      this.reader = { resolve, reject };
+      this.updatePoll();
+    });
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed || this.shutdownPending) return Promise.reject(new Error('socket closed'));
+    if (data.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.writes.push({ data, offset: 0, resolve, reject });
+      if (this.writes.length === 1) this.flush();
+      this.updatePoll();
+    });
+  }
+
+  /** Writes queued data until the kernel buffer is full (EAGAIN) or the queue is empty. */
+  private flush(): void {
+    while (this.writes.length > 0) {
+      const w = this.writes[0]!;
+      let n: number;
+      try {
+        n = this.sock.write(w.offset === 0 ? w.data : w.data.subarray(w.offset));
+      } catch (e) {
+        if (errnoOf(e) === this.env.errno.EAGAIN) return;
+        return this.fail(e as Error);
+      }
+      w.offset += n;
+      if (w.offset < w.data.length) return;
+      this.writes.shift();
+      w.resolve();
+    }
+    if (this.shutdownPending) this.shutdownNow();
+  }
+
+  private shutdownNow(): void {
+    this.shutdownPending = false;
+    if (!this.closed) this.env.libc.shutdown(this.sock.fileno, SHUT_WR);
+  }
+
+  shutdownWrite(): void {
+    if (this.closed || this.failure) return;
+    // FIN goes after the data already queued.
+    if (this.writes.length > 0) this.shutdownPending = true;
+    else this.shutdownNow();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.reader?.resolve(null);
+    this.reader = null;
+    for (const w of this.writes.splice(0)) w.reject(new Error('socket closed'));
+    this.connecting?.reject(new Error('socket closed'));
+    this.connecting = null;
+    this.destroy();
+  }
+
+  originalDestination(): SocketAddress | null {
+    if (!this.isAccepted || this.closed) return null;
+    const v6 = this.local.family === 6;
+    try {
+      return decodeSockaddr(this.sock.getopt(v6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, SOCKADDR_IN6_SIZE));
+    } catch {
+      return null; // ENOENT: no NAT mapping
+    }
+  }
+}
+
+class TjsListener extends Polled implements Listener {
+  readonly address: SocketAddress;
+  constructor(
+    env: Env,
+    sock: PosixSocket,
+    private readonly onConnection: (c: Conn) => void,
+  ) {
+    super(env, sock);
+    this.address = sockName(env, sock.fileno, false);
+    this.updatePoll();
+  }
+
+  protected wanted(): number {
+    return this.env.ev.READABLE;
+  }
+
+  onEvents(status: number): void {
+    if (status < 0 || this.closed) return;
+    // Accept everything pending: one wake-up may stand for many connections.
+    for (;;) {
+      let s: PosixSocket;
+      try {
+        s = this.sock.accept();
+      } catch (e) {
+        if (errnoOf(e) !== this.env.errno.EAGAIN) reportError(`ugate: accept: ${(e as Error).message}\n`);
+        return;
+      }
+      this.onConnection(new TjsConn(this.env, s, true));
+    }
+  }
+
+  close(): void {
+    this.destroy();
+  }
+}
+
+function connectErrorKind(errno: typeof ERRNO_GENERIC, n: number): ConnectErrorKind {
+  if (n === errno.ECONNREFUSED) return 'refused';
+  if (n === errno.ETIMEDOUT) return 'timeout';
+  if (n === errno.EHOSTUNREACH || n === errno.ENETUNREACH || n === errno.EADDRNOTAVAIL) return 'unreachable';
+  return 'other';
+}
+
+export async function createTjsRuntime(): Promise<Runtime> {
+  const { PosixSocket } = (await import('tjs:posix-socket' as string)) as { PosixSocket: PosixSocketClass };
+  const ffi = (await import('tjs:ffi' as string)) as {
+    dlopen(path: string, syms: Record<string, { args: string[]; returns: string }>): { symbols: Env['libc'] };
+    Lib: { LIBC_NAME: string };
+  };
+  const libc = ffi.dlopen(ffi.Lib.LIBC_NAME, {
+    shutdown: { args: ['int', 'int'], returns: 'int' },
+    getsockname: { args: ['int', 'buffer', 'buffer'], returns: 'int' },
+    getpeername: { args: ['int', 'buffer', 'buffer'], returns: 'int' },
+    write: { args: ['int', 'buffer', 'size_t'], returns: 'ssize_t' },
+  }).symbols;
+  const d = PosixSocket.defines;
+  // MIPS is the one Linux architecture where SOCK_STREAM is 2; its errno numbers differ too.
+  const env: Env = { PosixSocket, ev: PosixSocket.pollEvents, errno: d.SOCK_STREAM === 2 ? ERRNO_MIPS : ERRNO_GENERIC, libc, open: new Set() };
+  const encoder = new TextEncoder();
+  const writeAll = (fd: number, text: string) => {
+    let buf = encoder.encode(text);
+    while (buf.length > 0) {
+      const n = libc.write(fd, buf, buf.length);
+      if (n <= 0) return;
+      buf = buf.subarray(n);
+    }
+  };
+  reportError = (text) => writeAll(2, text);
+
+  return {
+    name: 'tjs',
+    version: tjs.version,
+    args: tjs.args.slice(3),
+    env: (name) => tjs.env[name],
+    async listen(host, port, onConnection) {
+      const addr = encodeSockaddr(host, port);
+      const v6 = host.includes(':');
+      const sock = new PosixSocket(v6 ? d.AF_INET6! : d.AF_INET!, d.SOCK_STREAM!, 0);
+      try {
+        sock.setopt(d.SOL_SOCKET!, d.SO_REUSEADDR!, int32(1));
+        if (v6) sock.setopt(d.IPPROTO_IPV6!, 26 /* IPV6_V6ONLY */, int32(1));
+        sock.bind(addr);
+        sock.listen(1024);
+      } catch (e) {
+        sock.close();
+        throw new Error(`listen ${v6 ? `[${host}]` : host}:${port}: ${(e as Error).message}`);
+      }
+      return new TjsListener(env, sock, onConnection);
+    },
+    async connect(host, port, timeoutMs) {
+      const v6 = host.includes(':');
+      const sock = new PosixSocket(v6 ? d.AF_INET6! : d.AF_INET!, d.SOCK_STREAM!, 0);
+      const conn = new TjsConn(env, sock, false);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          conn.startConnect(encodeSockaddr(host, port)),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new ConnectError('timeout', `${host}:${port}: connect timed out after ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+      } catch (e) {
+        conn.close();
+        if (e instanceof ConnectError) throw e;
+        const n = errnoOf(e);
+        throw new ConnectError(connectErrorKind(env.errno, n), `${host}:${port}: ${(e as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+      }
+      conn.learnAddresses();
+      return conn;
+    },
+    async lookup(name) {
+      try {
+        return (await tjs.lookup(name, { all: true })).map((a) => a.address);
+      } catch (e) {
+        throw new ConnectError('dns', `${name}: ${(e as Error).message}`);
+      }
+    },
+    readFile: (path) => tjs.readFile(path),
+    onSignal: (signal: SignalName, handler) => tjs.addSignalListener(signal, handler),
+    now: () => performance.now(),
+    stdout: (text) => writeAll(1, text),
+    stderr: (text) => writeAll(2, text),
+    exit(code) {
+      // An open polled socket at exit crashes txiki.js 26.6: close them all first.
+      for (const s of [...env.open]) s.destroy();
+      return tjs.exit(code);
+    },
+  };
+}

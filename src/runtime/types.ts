@@ -1,0 +1,65 @@
+// The runtime boundary: the only primitives the runtime-free core needs.
+// One implementation per runtime (node.ts, tjs.ts); everything else works on Uint8Array.
+// Timers are the web-standard globals (setTimeout/clearTimeout) present on both runtimes.
+
+export interface SocketAddress {
+  /** IP literal: dotted quad or IPv6 without brackets */
+  host: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** A connected TCP stream. Reads are pulled, so an unread socket applies backpressure to its peer. */
+export interface Conn {
+  readonly remote: SocketAddress;
+  readonly local: SocketAddress;
+  /** Next chunk, or null at end of stream (peer shut down its write side). Rejects on reset/error. */
+  read(): Promise<Uint8Array | null>;
+  /** Resolves once the kernel has taken all of `data`; the caller must not reuse `data` before that. */
+  write(data: Uint8Array): Promise<void>;
+  /** Half-close: send FIN, keep reading. */
+  shutdownWrite(): void;
+  /** Close both directions; idempotent. A pending read resolves null or rejects. */
+  close(): void;
+  /** The destination before NAT REDIRECT (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST); null when there is no mapping. */
+  originalDestination(): SocketAddress | null;
+}
+
+export interface Listener {
+  readonly address: SocketAddress;
+  /** Stop accepting; open connections are untouched. */
+  close(): void;
+}
+
+export type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+export interface Runtime {
+  readonly name: 'node' | 'tjs';
+  readonly version: string;
+  /** The script's own arguments (after `run file.js` / `file.js`). */
+  readonly args: string[];
+  env(name: string): string | undefined;
+  listen(host: string, port: number, onConnection: (conn: Conn) => void): Promise<Listener>;
+  /** Connect to an IP literal; rejects with ConnectError. */
+  connect(host: string, port: number, timeoutMs: number): Promise<Conn>;
+  /** Resolve a DNS name to IP literals (v4 and v6); rejects with ConnectError('dns'). */
+  lookup(name: string): Promise<string[]>;
+  readFile(path: string): Promise<Uint8Array>;
+  onSignal(signal: SignalName, handler: () => void): void;
+  /** Monotonic milliseconds. */
+  now(): number;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  exit(code: number): never;
+}
+
+export type ConnectErrorKind = 'refused' | 'timeout' | 'unreachable' | 'dns' | 'other';
+
+export class ConnectError extends Error {
+  constructor(
+    readonly kind: ConnectErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
