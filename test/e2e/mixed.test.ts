@@ -1,0 +1,144 @@
+// The mixed listener, driven by curl: SOCKS5 (with and without auth), HTTP CONNECT, plain HTTP
+// proxy requests, routing (reject, forward) and the protocol replies for every failure.
+
+import test from 'ava';
+import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.ts';
+import { curl, httpEchoServer, httpsEchoServer, type EchoServer } from '../helpers/servers.ts';
+
+let gw: RunningGateway;
+let web: EchoServer;
+let web6: EchoServer;
+let tls: EchoServer;
+let pinned: EchoServer;
+
+test.before(async () => {
+  web = await httpEchoServer('web');
+  web6 = await httpEchoServer('web6', '::1');
+  tls = await httpsEchoServer('tls');
+  pinned = await httpEchoServer('pinned');
+  gw = await startGateway({
+    listeners: [
+      { name: 'open', type: 'mixed', listen: ['127.0.0.1:0', '[::1]:0'] },
+      { name: 'auth', type: 'mixed', listen: '127.0.0.1:0', users: [{ username: 'alice', password: 's3cret:x' }] },
+    ],
+    routes: [
+      { name: 'block', match: { hosts: ['blocked.test', '*.ads.test'] }, action: 'reject' },
+      { name: 'pin', match: { hosts: ['pinned.test'] }, action: { forward: `127.0.0.1:${pinned.port}` } },
+    ],
+  });
+});
+
+test.after.always(async () => {
+  await gw?.stop();
+  await Promise.all([web, web6, tls, pinned].map((s) => s?.close()));
+});
+
+const proxy = (name: string) => `${gw.addr(name).host}:${gw.addr(name).port}`;
+
+test('SOCKS5 with a hostname (socks5h) reaches the server', async (t) => {
+  const r = await curl(['--socks5-hostname', proxy('open'), `http://localhost:${web.port}/hello`]);
+  t.is(r.code, 0, r.stderr);
+  t.like(JSON.parse(r.stdout), { server: 'web', url: '/hello', host: `localhost:${web.port}` });
+});
+
+test('SOCKS5 with an IPv4 address, and through the IPv6 listener to an IPv6 server', async (t) => {
+  const r4 = await curl(['--socks5', proxy('open'), `http://127.0.0.1:${web.port}/v4`]);
+  t.is(r4.code, 0, r4.stderr);
+  t.is(JSON.parse(r4.stdout).server, 'web');
+  const v6 = gw.listeners.get('open')!.find((a) => a.host.includes(':'))!;
+  const r6 = await curl(['--socks5', `[${v6.host}]:${v6.port}`, `http://[::1]:${web6.port}/v6`]);
+  t.is(r6.code, 0, r6.stderr);
+  t.is(JSON.parse(r6.stdout).server, 'web6');
+});
+
+test('SOCKS5 username/password: right credentials pass, wrong ones and no-auth are refused', async (t) => {
+  const ok = await curl(['--socks5-hostname', proxy('auth'), '--proxy-user', 'alice:s3cret:x', `http://localhost:${web.port}/`]);
+  t.is(ok.code, 0, ok.stderr);
+  t.is(JSON.parse(ok.stdout).server, 'web');
+  const bad = await curl(['--socks5-hostname', proxy('auth'), '--proxy-user', 'alice:wrong', `http://localhost:${web.port}/`]);
+  t.not(bad.code, 0);
+  const none = await curl(['--socks5-hostname', proxy('auth'), `http://localhost:${web.port}/`]);
+  t.not(none.code, 0);
+  // Refused handshakes close after a short linger, so their log lines may still be on the way.
+  const log = await waitFor(() => {
+    const l = gw.accessLog().filter((x) => x.listener === 'auth' && x.close === 'auth-failed');
+    return l.length >= 2 ? l : undefined;
+  });
+  t.true(log.some((l) => l.close === 'auth-failed' && /bad credentials/.test(l.error ?? '')));
+  t.true(log.some((l) => l.close === 'auth-failed' && /no acceptable method/.test(l.error ?? '')));
+});
+
+test('HTTP CONNECT tunnels TLS to an HTTPS server', async (t) => {
+  const r = await curl(['-k', '-p', '-x', `http://${proxy('open')}`, `https://localhost:${tls.port}/secure`]);
+  t.is(r.code, 0, r.stderr);
+  t.like(JSON.parse(r.stdout), { server: 'tls', url: '/secure' });
+});
+
+test('plain HTTP proxy request: absolute URI rewritten to origin form, hop-by-hop headers dropped', async (t) => {
+  const r = await curl(['-x', `http://${proxy('open')}`, '-H', 'Proxy-Connection: keep-alive', '-H', 'X-Keep: yes', `http://127.0.0.1:${web.port}/p?q=1`]);
+  t.is(r.code, 0, r.stderr);
+  const body = JSON.parse(r.stdout);
+  t.is(body.url, '/p?q=1');
+  t.is(body.headers['x-keep'], 'yes');
+  t.is(body.headers['proxy-connection'], undefined);
+  t.is(body.headers.connection, 'close');
+});
+
+test('HTTP proxy authentication: 407 without credentials, success with them', async (t) => {
+  const no = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy('auth')}`, `http://127.0.0.1:${web.port}/`]);
+  t.is(no.stdout, '407');
+  const yes = await curl(['-x', `http://${proxy('auth')}`, '--proxy-user', 'alice:s3cret:x', `http://127.0.0.1:${web.port}/`]);
+  t.is(yes.code, 0, yes.stderr);
+  t.is(JSON.parse(yes.stdout).server, 'web');
+});
+
+test('reject route: SOCKS5 "not allowed by ruleset", HTTP 403, for exact and wildcard names', async (t) => {
+  const s = await curl(['--socks5-hostname', proxy('open'), 'http://blocked.test/']);
+  t.is(s.code, 97, s.stderr); // curl: proxy handshake error
+  t.regex(s.stderr, /\(2\)/); // curl prints the SOCKS5 reply code: 2 = not allowed by ruleset
+  const h = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy('open')}`, 'http://x.ads.test/']);
+  t.is(h.stdout, '403');
+  const c = await curl(['-p', '-x', `http://${proxy('open')}`, 'https://tracker.ads.test/']);
+  t.not(c.code, 0);
+  t.regex(c.stderr, /403/);
+});
+
+test('forward route pins a name to a backend', async (t) => {
+  const r = await curl(['--socks5-hostname', proxy('open'), 'http://pinned.test/x']);
+  t.is(r.code, 0, r.stderr);
+  t.is(JSON.parse(r.stdout).server, 'pinned');
+});
+
+test('connection refused: SOCKS5 reply 5, HTTP 502; unknown name: HTTP 502', async (t) => {
+  const s = await curl(['--socks5', proxy('open'), 'http://127.0.0.1:1/']);
+  t.is(s.code, 97);
+  t.regex(s.stderr, /\(5\)/); // SOCKS5 reply 5 = connection refused
+  const h = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy('open')}`, 'http://127.0.0.1:1/']);
+  t.is(h.stdout, '502');
+  const d = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy('open')}`, 'http://no-such-host.invalid/']);
+  t.is(d.stdout, '502');
+});
+
+test('malformed and unsupported requests get protocol errors, and the gateway keeps serving', async (t) => {
+  const origin = await curl(['-o', '/dev/null', '-w', '%{http_code}', '--request-target', '/relative', '-x', `http://${proxy('open')}`, `http://127.0.0.1:${web.port}/`]);
+  t.is(origin.stdout, '400');
+  const https = await curl(['-o', '/dev/null', '-w', '%{http_code}', '--proxy-insecure', '-x', `http://${proxy('open')}`, '--request-target', 'https://example.test/', `http://127.0.0.1:${web.port}/`]);
+  t.is(https.stdout, '400');
+  const big = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy('open')}`, '-H', `X-Big: ${'a'.repeat(20000)}`, `http://127.0.0.1:${web.port}/`]);
+  t.is(big.stdout, '431');
+  const socks4 = await curl(['--socks4', proxy('open'), `http://127.0.0.1:${web.port}/`]);
+  t.not(socks4.code, 0);
+  const after = await curl(['--socks5-hostname', proxy('open'), `http://localhost:${web.port}/still`]);
+  t.is(after.code, 0, after.stderr);
+});
+
+test('every connection gets one access-log line with destination, route and byte counts', async (t) => {
+  const before = gw.accessLog().length;
+  const r = await curl(['--socks5-hostname', proxy('open'), `http://localhost:${web.port}/logged`]);
+  t.is(r.code, 0, r.stderr);
+  const lines = await gw.waitForAccessLog(before + 1);
+  const line = lines.find((l) => l.dst === `localhost:${web.port}` && Number(l.down) > 0 && l.close === 'eof');
+  t.truthy(line, JSON.stringify(lines));
+  t.like(line, { listener: 'open', proto: 'socks5', host: 'localhost', route: 'default', action: 'passthrough' });
+  t.true(Number(line!.up) > 0);
+});

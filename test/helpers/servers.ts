@@ -1,0 +1,144 @@
+// Real peers on loopback for the e2e tests: HTTP and HTTPS servers that say who they are and what
+// they received, a TLS certificate made with openssl, and a TCP server for bulk checksummed data.
+
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+
+let cert: { key: Buffer; cert: Buffer; dir: string } | undefined;
+
+/** A self-signed certificate for the test names (EC P-256: quick to make). */
+export function testCertificate(): { key: Buffer; cert: Buffer; dir: string } {
+  if (cert) return cert;
+  const dir = mkdtempSync(join(tmpdir(), 'ugate-cert-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=ugate-test',
+    '-addext', 'subjectAltName=DNS:a.test,DNS:b.test,DNS:c.test,DNS:origin.test,DNS:localhost,IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  cert = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), dir };
+  return cert;
+}
+
+export interface EchoServer {
+  name: string;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function handler(name: string) {
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.stringify({ server: name, method: req.method, url: req.url, host: req.headers.host ?? null, headers: req.headers, bodyBytes: Buffer.concat(chunks).length });
+      res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': name });
+      res.end(body);
+    });
+  };
+}
+
+async function listening(server: net.Server, host: string, name: string): Promise<EchoServer> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  return {
+    name,
+    host,
+    port: a.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        (server as http.Server).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An HTTP server answering every request with JSON naming itself and echoing the request. */
+export function httpEchoServer(name: string, host = '127.0.0.1'): Promise<EchoServer> {
+  return listening(http.createServer(handler(name)), host, name);
+}
+
+export function httpsEchoServer(name: string, host = '127.0.0.1'): Promise<EchoServer> {
+  const { key, cert: c } = testCertificate();
+  return listening(https.createServer({ key, cert: c }, handler(name)), host, name);
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a real client (curl, openssl) and returns its exit code and output; never throws on non-zero exit. */
+export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as NodeJS.ErrnoException).code === 'number' ? ((error as unknown as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+    else child.stdin!.end();
+  });
+}
+
+/** curl with sane test defaults: silent, errors shown, no proxy from the environment, bounded time. */
+export function curl(args: string[]): Promise<RunResult> {
+  return run('curl', ['-sS', '--noproxy', '', '--max-time', '15', ...args]);
+}
+
+/** Deterministic pseudo-random bytes (xorshift), so both ends can know the data without sending it twice. */
+export function patternChunk(seed: number, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out.writeUInt32LE(x, i);
+  }
+  return out;
+}
+
+export function sha256(): ReturnType<typeof createHash> {
+  return createHash('sha256');
+}
+
+export function connectTcp(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port, allowHalfOpen: true }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Reads a socket to its end; resolves with all bytes (or rejects on error). */
+export function readAll(s: net.Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.once('end', () => resolve(Buffer.concat(chunks)));
+    s.once('error', reject);
+  });
+}
+
+export function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export { execFile };
