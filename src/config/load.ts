@@ -39,24 +39,47 @@ interface Parsed {
   describePath: (path: string) => string;
 }
 
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
 /**
- * Merges documents (lists concatenate, later settings win) and maps a path in the merged document
- * back to the file, and the path within it, that the value came from.
+ * Merges documents (lists concatenate, later settings win, setting by setting) and maps a path in
+ * the merged document back to the file, and the path within it, that the value came from.
  */
 function merge(parsed: Parsed[]): { document: Record<string, unknown>; origin: (path: string) => [file: string, path: string] } {
   const out: Record<string, unknown> = {};
   const itemOrigin = new Map<string, [Parsed, number][]>();
+  // dotted path of every object and setting → the file that set it last
   const keyOrigin = new Map<string, Parsed>();
+  const mergeInto = (target: Record<string, unknown>, src: Record<string, unknown>, prefix: string, p: Parsed): Record<string, unknown> => {
+    for (const [k, v] of Object.entries(src)) {
+      const path = prefix === '' ? k : `${prefix}.${k}`;
+      keyOrigin.set(path, p);
+      const prev = Object.hasOwn(target, k) ? target[k] : undefined;
+      // defineProperty, so that a "__proto__" key stays a plain (invalid) field and never a prototype
+      const value = isPlainObject(v) ? mergeInto(isPlainObject(prev) ? prev : {}, v, path, p) : v;
+      Object.defineProperty(target, k, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return target;
+  };
   for (const p of parsed) {
     for (const [k, v] of Object.entries(p.document)) {
-      if (Array.isArray(v) && (k === 'listeners' || k === 'routes')) {
-        out[k] = [...((out[k] as unknown[] | undefined) ?? []), ...v];
+      if (k === 'listeners' || k === 'routes') {
+        const prev = out[k];
+        // A value that is not a list is kept for validation to report, in the file that has it.
+        if (prev !== undefined && !Array.isArray(prev)) continue;
+        if (!Array.isArray(v)) {
+          out[k] = v;
+          keyOrigin.set(k, p);
+          continue;
+        }
+        out[k] = [...((prev as unknown[] | undefined) ?? []), ...v];
         const origins = itemOrigin.get(k) ?? [];
         v.forEach((_, i) => origins.push([p, i]));
         itemOrigin.set(k, origins);
       } else {
-        out[k] = v;
-        keyOrigin.set(k, p);
+        mergeInto(out, { [k]: v }, '', p);
       }
     }
   }
@@ -64,8 +87,11 @@ function merge(parsed: Parsed[]): { document: Record<string, unknown>; origin: (
     const m = /^(listeners|routes)\[(\d+)\](.*)$/.exec(path);
     const item = m && itemOrigin.get(m[1]!)?.[Number(m[2])];
     if (item) return [item[0].name, item[0].describePath(`${m![1]}[${item[1]}]${m![3]}`)];
-    const p = keyOrigin.get(/^[A-Za-z]+/.exec(path)?.[0] ?? '') ?? parsed[parsed.length - 1]!;
-    return [parsed.length === 1 ? p.name : p.name, p.describePath(path)];
+    // the innermost object or setting on the path that some file set
+    let p: Parsed | undefined;
+    for (let q = path; q !== '' && !p; q = q.replace(/(^|\.)[^.]*$/, '')) p = keyOrigin.get(q);
+    p ??= parsed[parsed.length - 1]!;
+    return [p.name, p.describePath(path)];
   };
   return { document: out, origin };
 }

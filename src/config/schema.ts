@@ -2,7 +2,7 @@
 // Objects are strict: an unknown field is an error, never silently ignored.
 
 import * as v from 'valibot';
-import { isIPLiteral, parseCidr } from '../route/cidr.ts';
+import { isIPLiteral, parseCidr, parseIPv6 } from '../route/cidr.ts';
 import { hostnameError, parseHostnamePattern } from '../route/hostname.ts';
 import { PROTOCOLS, type Action, type Config, type HostPort, type PortRange } from './model.ts';
 
@@ -37,14 +37,32 @@ function hostPort(kind: 'bind' | 'backend') {
     const port = Number(parts.port);
     const minPort = kind === 'bind' ? 0 : 1;
     if (!(port >= minPort && port <= 65535)) throw new Error(`"${s}": port must be ${minPort} to 65535`);
+    if (s.startsWith('[') && !parseIPv6(parts.host)) throw new Error(`"${s}": only an IPv6 address goes in brackets`);
     if (!isIPLiteral(parts.host)) {
       if (kind === 'bind') throw new Error(`"${s}": a bind address must be an IP literal`);
-      const err = hostnameError(parts.host.toLowerCase());
+      // An all-numeric last label is a mistyped IPv4 address ("10.0.0.256"), never a DNS name (RFC 1123 §2.1).
+      const err = hostnameError(parts.host.toLowerCase()) ?? (/(^|\.)\d+$/.test(parts.host) ? 'not a valid IPv4 address' : null);
       if (err) throw new Error(`"${s}": not an IP literal or DNS name (${err})`);
     }
     return { host: kind === 'backend' ? parts.host.toLowerCase() : parts.host, port };
   };
 }
+
+/** One bind address or a list of them; an error in a list names the item ("listen[1]"). */
+const bindAddresses = v.rawTransform<string | string[], HostPort[]>(({ dataset, addIssue, NEVER }) => {
+  const input = dataset.value;
+  const items = typeof input === 'string' ? [input] : input;
+  const out: HostPort[] = [];
+  items.forEach((s, i) => {
+    try {
+      out.push(hostPort('bind')(s));
+    } catch (e) {
+      const path = typeof input === 'string' ? undefined : ([{ type: 'array', origin: 'value', input, key: i, value: s }] as const);
+      addIssue({ message: (e as Error).message, ...(path ? { path: [...path] } : {}) });
+    }
+  });
+  return out.length === items.length ? out : NEVER;
+});
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -87,9 +105,8 @@ const listenerSchema = v.strictObject({
   type: v.picklist(['redirect', 'mixed', 'sni'], 'must be "redirect", "mixed" or "sni"'),
   listen: v.pipe(
     v.union([v.string(), v.array(v.string())], 'expected "host:port" or a list of them'),
-    v.transform((x) => (typeof x === 'string' ? [x] : x)),
-    v.minLength(1, 'must not be empty'),
-    parsed((xs: string[]) => xs.map(hostPort('bind'))),
+    v.check((x) => x.length > 0, 'must not be empty'),
+    bindAddresses,
   ),
   default: v.optional(action, 'passthrough'),
   users: v.optional(v.array(v.strictObject({ username: v.pipe(v.string(), v.minLength(1), v.maxLength(255)), password: v.pipe(v.string(), v.maxLength(255)) })), []),

@@ -115,7 +115,8 @@ export function uciToDocument(text: string): UciMapResult {
         if (opt === 'access_log') {
           value = BOOLEAN[raw];
           if (value === undefined) issues.push({ path: where(s, opt), message: 'expected 0 or 1' });
-        } else if (opt === 'sniff_max_bytes') {
+        } else if (opt === 'sniff_max_bytes' || GLOBAL_OPTIONS[opt]!.key.startsWith('timeouts.')) {
+          // UCI values are text: a plain number is a number (for timeouts, of milliseconds)
           value = /^\d+$/.test(raw) ? Number(raw) : raw;
         }
         setPath(doc, GLOBAL_OPTIONS[opt]!.key, value);
@@ -124,7 +125,7 @@ export function uciToDocument(text: string): UciMapResult {
       const l: Record<string, unknown> = { name: s.name ?? sectionLabel(s) };
       for (const [opt, v] of s.options) {
         if (opt === 'type') l.type = values(v)[0];
-        if (opt === 'listen') l.listen = values(v);
+        if (opt === 'listen') l.listen = v.kind === 'list' ? v.values : v.value;
         if (opt === 'user') {
           l.users = values(v).map((u) => {
             const colon = u.indexOf(':');
@@ -163,7 +164,8 @@ export function uciToDocument(text: string): UciMapResult {
       if (s) {
         const fields = m[1] === 'listeners' ? LISTENER_OPTIONS : ROUTE_OPTIONS;
         const key = m[3] ?? '';
-        const opt = key === '' ? undefined : key === 'default' || key === 'action' ? (s.options.has(key) ? key : 'backend') : optionOf(fields, key);
+        // With a backend, the action is "forward" (anything else was reported above): a bad action is a bad backend.
+        const opt = key === '' ? undefined : key === 'default' || key === 'action' ? (s.options.has('backend') ? 'backend' : key) : optionOf(fields, key);
         const where2 = `${s.type} ${sectionLabel(s)}${opt ? ` option ${opt}${m[4] ?? ''}` : ''}`;
         return `${where2} (line ${opt ? (s.options.get(opt)?.line ?? s.line) : s.line})`;
       }

@@ -22,7 +22,9 @@ export interface ConnectionRecord {
 }
 
 function value(v: string): string {
-  return v === '' || /[\s"=\\]/.test(v) ? JSON.stringify(v) : v;
+  // Control characters are quoted too, so that JSON escapes them: a name from a client must not
+  // carry terminal escape sequences into the log.
+  return v === '' || /[\s"=\\\x00-\x1f\x7f]/.test(v) ? JSON.stringify(v) : v;
 }
 
 export function formatAccessLog(rec: ConnectionRecord, startedAt: Date, durationMs: number): string {

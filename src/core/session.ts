@@ -63,19 +63,16 @@ function sniffedReplies(s: Sniffed | null): Pick<Handshake, 'rejectReply' | 'con
 async function redirectHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inbound, rec: ConnectionRecord, deadline: number): Promise<Handshake | null> {
   const conn = inbound.conn;
   const od = conn.originalDestination();
-  if (!od) {
+  // No NAT mapping: either no conntrack entry at all (ENOENT), or an un-NATed one whose original
+  // destination is ugate's own port. Someone connected directly; forwarding would loop to ourselves.
+  if (!od || (od.port === conn.local.port && od.host === conn.local.host)) {
     ctx.stats.noOriginalDestination++;
     rec.close = 'no-original-dst';
+    if (od) rec.dst = formatHostPort(od.host, od.port);
     conn.close();
     return null;
   }
   rec.dst = formatHostPort(od.host, od.port);
-  if (od.port === conn.local.port && od.host === conn.local.host) {
-    // Forwarding to ourselves would loop until file descriptors run out.
-    rec.close = 'loop';
-    conn.close();
-    return null;
-  }
   const sniffed = await sniff(ctx, inbound, rec, deadline);
   const host = describeSniffed(sniffed, rec);
   return {

@@ -43,17 +43,22 @@ export function rewriteForOrigin(head: HttpRequestHead, req: { host: string; por
       .flatMap(([, v]) => v.split(',').map((t) => t.trim().toLowerCase())),
   );
   const lines = [`${head.method} ${req.path} HTTP/${head.version}`];
+  // RFC 9112 §3.2.2: the Host sent on is the request target's, whatever Host the client sent, so the
+  // origin serves the name that was routed and dialed.
+  const h = req.host.includes(':') ? `[${req.host}]` : req.host;
+  const host = req.port === 80 ? h : `${h}:${req.port}`;
   let hasHost = false;
   for (const [n, val] of head.headers) {
     const lower = n.toLowerCase();
     if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
-    if (lower === 'host') hasHost = true;
+    if (lower === 'host') {
+      if (!hasHost) lines.push(`${n}: ${host}`);
+      hasHost = true;
+      continue;
+    }
     lines.push(`${n}: ${val}`);
   }
-  if (!hasHost) {
-    const h = req.host.includes(':') ? `[${req.host}]` : req.host;
-    lines.push(`Host: ${req.port === 80 ? h : `${h}:${req.port}`}`);
-  }
+  if (!hasHost) lines.push(`Host: ${host}`);
   lines.push('Connection: close', '', '');
   return latin1(lines.join('\r\n'));
 }

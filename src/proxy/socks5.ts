@@ -1,5 +1,7 @@
 // SOCKS5 (RFC 1928) with username/password auth (RFC 1929): pure parsers and reply builders.
 
+import { isIPLiteral } from '../route/cidr.ts';
+import { dnsName } from '../sniff/tls.ts';
 import { fail, more, ok, type SniffResult } from '../sniff/types.ts';
 
 export const SOCKS_VERSION = 5;
@@ -101,7 +103,11 @@ export function parseRequest(buf: Uint8Array): SniffResult<ConnectRequest> {
     const len = buf[4]!;
     if (len === 0) return fail('malformed', 4, 'empty domain name', 'dst.addr');
     if (buf.length < 5 + len + 2) return more;
-    host = utf8.decode(buf.subarray(5, 5 + len)).toLowerCase();
+    // Routing compares canonical names, so "Example.COM." must arrive as "example.com" (as from the sniffers).
+    const raw = utf8.decode(buf.subarray(5, 5 + len));
+    const name = isIPLiteral(raw) ? raw.toLowerCase() : dnsName(raw);
+    if (name === null) return fail('malformed', 5, 'invalid domain name', 'dst.addr');
+    host = name;
     at = 5 + len;
   } else {
     return fail('malformed', 3, `address type ${atyp} is not 1, 3 or 4`, 'atyp');

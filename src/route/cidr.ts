@@ -69,6 +69,8 @@ export function parseCidr(source: string): Cidr {
   const bitsText = slash < 0 ? String(max) : source.slice(slash + 1);
   const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
   if (!(bits >= 0 && bits <= max)) throw new Error(`"${source}": prefix length must be 0 to ${max}`);
+  // An IPv4-mapped prefix ("::ffff:10.0.0.0/104") is an IPv4 prefix, compared like v4-mapped addresses.
+  if (bits >= 96 && unmapped(bytes).length === 4) return { bytes: bytes.slice(12), bits: bits - 96, source };
   return { bytes, bits, source };
 }
 
