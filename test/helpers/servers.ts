@@ -3,7 +3,7 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -132,13 +132,26 @@ export function readAll(s: net.Socket): Promise<Buffer> {
   });
 }
 
-export function hasCommand(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+/**
+ * The system's own `cmd`, searched on PATH but never in node_modules/.bin: under `npm test`
+ * that folder comes first, and a dependency of ava installs a binary named `nft` there.
+ */
+export function systemCommand(cmd: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
+    if (dir === '' || dir.includes('node_modules')) continue;
+    const path = join(dir, cmd);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // not here
+    }
   }
+  return null;
+}
+
+export function hasCommand(cmd: string): boolean {
+  return systemCommand(cmd) !== null;
 }
 
 export { execFile };
