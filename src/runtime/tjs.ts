@@ -42,7 +42,7 @@ declare const tjs: {
   env: Record<string, string | undefined>;
   exit(code: number): never;
   readFile(path: string): Promise<Uint8Array>;
-  lookup(name: string, opts: { all: true }): Promise<{ address: string }[]>;
+  lookup(name: string, opts: { all: true }): Promise<{ ip: string }[]>;
   addSignalListener(sig: string, fn: () => void): void;
 };
 
@@ -96,6 +96,7 @@ interface Env {
     write(fd: number, buf: Uint8Array, n: number): number;
   };
   open: Set<{ destroy(): void }>;
+  strerror(errno: number): string;
 }
 
 function int32(n: number): Uint8Array {
@@ -209,22 +210,33 @@ class TjsConn extends Polled implements Conn {
   onEvents(status: number, events: number): void {
     if (this.closed) return;
     if (status < 0) {
-      // libuv reports socket errors (POLLERR) here and stops the handle.
+      // libuv reports POLLERR as a status and stops the handle; the socket's own error says what.
       this.mask = 0;
-      return this.fail(new Error(`socket error (uv ${status})`));
+      const err = this.socketError();
+      return this.fail(new Error(err > 0 ? `${this.env.strerror(err)} (${err})` : `socket error (uv ${status})`));
     }
     const ev = this.env.ev;
     if (this.connecting && events & ev.WRITABLE) {
       const c = this.connecting;
       this.connecting = null;
-      const err = new Int32Array(this.sock.getopt(this.env.PosixSocket.defines.SOL_SOCKET!, this.env.PosixSocket.defines.SO_ERROR!, 4).slice().buffer)[0]!;
+      const err = this.socketError();
       if (err === 0) c.resolve();
-      else c.reject(new Error(`connect failed (${err})`));
+      else c.reject(new Error(`${this.env.strerror(err)} (${err})`));
     } else {
       if (events & ev.READABLE && this.reader) this.readNow();
       if (events & ev.WRITABLE) this.flush();
     }
     this.updatePoll();
+  }
+
+  /** SO_ERROR: the pending error of the socket (0 for none), cleared by reading it. */
+  private socketError(): number {
+    try {
+      const d = this.env.PosixSocket.defines;
+      return new Int32Array(this.sock.getopt(d.SOL_SOCKET!, d.SO_ERROR!, 4).slice().buffer)[0]!;
+    } catch {
+      return -1;
+    }
   }
 
   private readNow(): void {
@@ -371,6 +383,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
   const ffi = (await import('tjs:ffi' as string)) as {
     dlopen(path: string, syms: Record<string, { args: string[]; returns: string }>): { symbols: Env['libc'] };
     Lib: { LIBC_NAME: string };
+    strerror(errno: number): string;
   };
   const libc = ffi.dlopen(ffi.Lib.LIBC_NAME, {
     shutdown: { args: ['int', 'int'], returns: 'int' },
@@ -380,7 +393,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
   }).symbols;
   const d = PosixSocket.defines;
   // MIPS is the one Linux architecture where SOCK_STREAM is 2; its errno numbers differ too.
-  const env: Env = { PosixSocket, ev: PosixSocket.pollEvents, errno: d.SOCK_STREAM === 2 ? ERRNO_MIPS : ERRNO_GENERIC, libc, open: new Set() };
+  const env: Env = { PosixSocket, ev: PosixSocket.pollEvents, errno: d.SOCK_STREAM === 2 ? ERRNO_MIPS : ERRNO_GENERIC, libc, open: new Set(), strerror: (n) => ffi.strerror(n) };
   const encoder = new TextEncoder();
   const writeAll = (fd: number, text: string) => {
     let buf = encoder.encode(text);
@@ -437,7 +450,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
     },
     async lookup(name) {
       try {
-        return (await tjs.lookup(name, { all: true })).map((a) => a.address);
+        return (await tjs.lookup(name, { all: true })).map((a) => a.ip);
       } catch (e) {
         throw new ConnectError('dns', `${name}: ${(e as Error).message}`);
       }
