@@ -14,6 +14,8 @@ const tools = ['ip', 'iptables', 'ip6tables', 'nft', 'curl'].filter((c) => !hasC
 const skipReason = !isRoot ? 'needs root' : tools.length > 0 ? `needs ${tools.join(', ')}` : null;
 
 const REDIRECT_PORT = 15001;
+const PROXY_PORT = 1080;
+const BLACKHOLE_PORT = 81;
 const SERVER4 = '10.201.2.2';
 const SERVER6 = 'fd00:201:2::2';
 const ROUTER4 = '10.201.1.1';
@@ -38,11 +40,15 @@ function installRedirect(ns: string, fw: Firewall): void {
   if (fw === 'iptables') {
     for (const bin of ['iptables', 'ip6tables']) {
       inNs(bin, '-t', 'nat', '-A', 'PREROUTING', '-i', 'r0', '-p', 'tcp', '-m', 'multiport', '--dports', '80,443', '-j', 'REDIRECT', '--to-ports', String(REDIRECT_PORT));
+      // A black hole, so that connecting to it times out.
+      inNs(bin, '-A', 'OUTPUT', '-p', 'tcp', '--dport', String(BLACKHOLE_PORT), '-j', 'DROP');
     }
   } else {
     inNs('nft', 'add', 'table', 'inet', 'ugate');
     inNs('nft', 'add', 'chain', 'inet', 'ugate', 'prerouting', '{ type nat hook prerouting priority dstnat; policy accept; }');
     inNs('nft', 'add', 'rule', 'inet', 'ugate', 'prerouting', 'iifname', 'r0', 'tcp', 'dport', '{ 80, 443 }', 'redirect', 'to', `:${REDIRECT_PORT}`);
+    inNs('nft', 'add', 'chain', 'inet', 'ugate', 'output', '{ type filter hook output priority filter; policy accept; }');
+    inNs('nft', 'add', 'rule', 'inet', 'ugate', 'output', 'tcp', 'dport', String(BLACKHOLE_PORT), 'drop');
   }
 }
 
@@ -102,12 +108,15 @@ async function buildLab(fw: Firewall): Promise<Lab> {
   serverProc.stdout!.resume();
   const gw = await startGateway(
     {
-      listeners: [{ name: 'lan', type: 'redirect', listen: [`0.0.0.0:${REDIRECT_PORT}`, `[::]:${REDIRECT_PORT}`], default: 'passthrough' }],
+      listeners: [
+        { name: 'lan', type: 'redirect', listen: [`0.0.0.0:${REDIRECT_PORT}`, `[::]:${REDIRECT_PORT}`], default: 'passthrough' },
+        { name: 'proxy', type: 'mixed', listen: `${ROUTER4}:${PROXY_PORT}` },
+      ],
       routes: [
         { name: 'routed', match: { protocols: ['tls'], hosts: ['routed.test'] }, action: { forward: `${SERVER4}:8443` } },
         { name: 'blocked', match: { hosts: ['blocked.test', '*.blocked.test'] }, action: 'reject' },
       ],
-      timeouts: { grace: '1s' },
+      timeouts: { grace: '1s', connect: '700ms' },
     },
     { netns: router },
   );
@@ -126,7 +135,7 @@ async function buildLab(fw: Firewall): Promise<Lab> {
   }
 }
 
-const curlIn = (lab: Lab, args: string[]) => run('ip', ['netns', 'exec', lab.client, 'curl', '-sS', '--noproxy', '*', '--max-time', '10', ...args]);
+const curlIn = (lab: Lab, args: string[]) => run('ip', ['netns', 'exec', lab.client, 'curl', '-sS', '--max-time', '10', ...args]);
 
 /** Registers the capture tests for one firewall; the lab is built once and always removed. */
 export function captureTests(fw: Firewall): void {
@@ -190,6 +199,20 @@ export function captureTests(fw: Firewall): void {
       return x.length >= 2 ? x : undefined;
     });
     t.true(lines.every((x) => x.close === 'rejected'));
+  });
+
+  declare(title('connect timeout: SOCKS5 reply 6 (TTL expired), HTTP 504'), async (t) => {
+    const l = await labReady();
+    const socks = await curlIn(l, ['--socks5', `${ROUTER4}:${PROXY_PORT}`, `http://${SERVER4}:${BLACKHOLE_PORT}/`]);
+    t.is(socks.code, 97, socks.stderr);
+    t.regex(socks.stderr, /\(6\)/);
+    const connect = await curlIn(l, ['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${ROUTER4}:${PROXY_PORT}`, `http://${SERVER4}:${BLACKHOLE_PORT}/`]);
+    t.is(connect.stdout, '504');
+    const lines = await waitFor(() => {
+      const x = l.gw.accessLog().filter((y) => y.close === 'connect-timeout');
+      return x.length >= 2 ? x : undefined;
+    });
+    t.true(lines.every((x) => x.dst === `${SERVER4}:${BLACKHOLE_PORT}` && Number(x.ms) >= 700));
   });
 
   declare(title('a direct connection to the redirect port (no NAT mapping) is closed and counted'), async (t) => {

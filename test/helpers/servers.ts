@@ -79,10 +79,13 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The environment for clients: no proxy settings inherited, so only the test's own -x applies. */
+const clientEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)));
+
 /** Runs a real client (curl, openssl) and returns its exit code and output; never throws on non-zero exit. */
 export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_000): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: clientEnv }, (error, stdout, stderr) => {
       const code = error ? (typeof (error as NodeJS.ErrnoException).code === 'number' ? ((error as unknown as { code: number }).code) : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
@@ -91,9 +94,9 @@ export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_
   });
 }
 
-/** curl with sane test defaults: silent, errors shown, no proxy from the environment, bounded time. */
+/** curl with test defaults: silent, errors shown, bounded time (run() drops proxy settings from the environment). */
 export function curl(args: string[]): Promise<RunResult> {
-  return run('curl', ['-sS', '--noproxy', '', '--max-time', '15', ...args]);
+  return run('curl', ['-sS', '--max-time', '15', ...args]);
 }
 
 /** Deterministic pseudo-random bytes (xorshift), so both ends can know the data without sending it twice. */
