@@ -8,6 +8,8 @@ import type { Listener, Runtime } from '../runtime/types.ts';
 import type { SessionContext, Stats } from './handshake.ts';
 import { Session } from './session.ts';
 
+const ABORT_WAIT_MS = 1000;
+
 export class Gateway {
   readonly stats: Stats = { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
   private readonly listeners: Listener[] = [];
@@ -52,24 +54,30 @@ export class Gateway {
     for (const l of this.listeners.splice(0)) l.close();
   }
 
+  /** Resolves when no session is left, or after `ms`, whichever comes first. */
+  private waitForIdle(ms: number): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** Stops accepting, lets open connections finish for up to `graceMs`, then closes the rest. */
   async stop(graceMs: number): Promise<void> {
     this.closeListeners();
-    if (this.sessions.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.idle = resolve;
-        timer = setTimeout(resolve, graceMs);
-      });
-      clearTimeout(timer);
-    }
+    await this.waitForIdle(graceMs);
     if (this.sessions.size > 0) {
       const left = [...this.sessions];
       this.rt.stderr(`ugate: grace period over, closing ${left.length} connection(s)\n`);
-      await new Promise<void>((resolve) => {
-        this.idle = resolve;
-        for (const s of left) s.abort('shutdown');
-      });
+      // Aborting closes every socket; a session still dialing ends only when its connect attempt
+      // does, so the wait for the last access-log lines is bounded.
+      const idle = this.waitForIdle(ABORT_WAIT_MS);
+      for (const s of left) s.abort('shutdown');
+      await idle;
     }
   }
 }

@@ -143,6 +143,9 @@ export async function createNodeRuntime(): Promise<Runtime> {
     }
     return originalDst;
   };
+  // A log reader that went away (EPIPE) must not take the gateway down with it.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   return {
     name: 'node',
     version: process.version,
