@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.ts';
-import { curl, httpEchoServer, httpsEchoServer, run, type EchoServer } from '../helpers/servers.ts';
+import { connectTcp, curl, httpEchoServer, httpsEchoServer, readAll, run, type EchoServer } from '../helpers/servers.ts';
 
 let gw: RunningGateway;
 let tlsA: EchoServer;
@@ -90,4 +90,18 @@ test('listener default forward catches unknown names', async (t) => {
   t.is(JSON.parse(r.stdout).server, 'fallback');
   const line = await waitFor(() => gw.accessLog().find((l) => l.listener === 'sni-open' && l.host === 'whatever.test'));
   t.like(line, { route: 'default', action: 'forward', proto: 'http' });
+});
+
+test('SSH banners and the HTTP/2 prior-knowledge preface are recognised and logged', async (t) => {
+  const send = async (bytes: string) => {
+    const c = await connectTcp('127.0.0.1', port('sni-open'));
+    c.end(bytes);
+    await readAll(c).catch(() => Buffer.alloc(0));
+  };
+  await send('SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n');
+  await send('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  const ssh = await waitFor(() => gw.accessLog().find((l) => l.listener === 'sni-open' && l.proto === 'ssh'));
+  t.like(ssh, { route: 'default', action: 'forward' });
+  const h2 = await waitFor(() => gw.accessLog().find((l) => l.listener === 'sni-open' && l.proto === 'http2'));
+  t.is(h2.up, String('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'.length));
 });
