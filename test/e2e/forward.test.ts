@@ -2,6 +2,7 @@
 // way, large checksummed transfers both ways at once, idle timeout, sniff deadline, malformed TLS.
 
 import test from 'ava';
+import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.ts';
 import { connectTcp, patternChunk, readAll, sha256 } from '../helpers/servers.ts';
@@ -168,4 +169,24 @@ test('a client that resets mid-transfer is logged and the gateway keeps serving'
   again.destroy();
   t.pass();
   await waitFor(() => (gw.accessLog().length >= 2 ? true : undefined));
+});
+
+test('500 concurrent connections echo correctly, and open file descriptors return to baseline', async (t) => {
+  const be = await backend((s) => s.pipe(s));
+  const gw = await gatewayTo(be.port);
+  t.teardown(() => (be.close(), gw.stop()));
+  const fds = () => readdirSync(`/proc/${gw.proc.pid}/fd`).length;
+  const baseline = fds();
+  const one = async (i: number) => {
+    const c = await connectTcp('127.0.0.1', gw.addr('in').port);
+    const data = Buffer.concat([Buffer.from([0]), patternChunk(i + 1, 16 * 1024)]);
+    const echoed = readAll(c);
+    c.end(data);
+    return (await echoed).equals(data);
+  };
+  const results = await Promise.all(Array.from({ length: 500 }, (_, i) => one(i)));
+  t.is(results.filter(Boolean).length, 500);
+  await gw.waitForAccessLog(500);
+  t.true(gw.accessLog().every((l) => l.close === 'eof'));
+  t.is(await waitFor(() => (fds() === baseline ? fds() : undefined)), baseline);
 });
