@@ -17,9 +17,14 @@ export class Inbound {
   /** Reads one more chunk into `buffer` before `deadline` (runtime ms). False on timeout or EOF. */
   async fill(deadline: number, now: () => number): Promise<boolean> {
     if (this.eof) return false;
-    this.pending ??= this.conn.read();
     const wait = deadline - now();
     if (wait <= 0) return false;
+    if (!this.pending) {
+      this.pending = this.conn.read();
+      // A read left in flight past a deadline may fail (client reset) while nobody awaits it yet;
+      // its later reader still gets the error, but the process must not die of it meanwhile.
+      this.pending.catch(() => {});
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const r = await Promise.race([
       this.pending,
@@ -63,6 +68,7 @@ export class Inbound {
       write: (d) => conn.write(d),
       shutdownWrite: () => conn.shutdownWrite(),
       close: () => conn.close(),
+      abort: () => conn.abort(),
       originalDestination: () => conn.originalDestination(),
     };
   }
