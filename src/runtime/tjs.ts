@@ -50,8 +50,11 @@ const READ_SIZE = 64 * 1024;
 const SHUT_WR = 1;
 
 // errno values the adapter tells apart; MIPS numbers several of them differently.
-const ERRNO_GENERIC = { EAGAIN: 11, EINPROGRESS: 115, ECONNREFUSED: 111, ETIMEDOUT: 110, EHOSTUNREACH: 113, ENETUNREACH: 101, EADDRNOTAVAIL: 99 };
-const ERRNO_MIPS = { EAGAIN: 11, EINPROGRESS: 150, ECONNREFUSED: 146, ETIMEDOUT: 145, EHOSTUNREACH: 148, ENETUNREACH: 128, EADDRNOTAVAIL: 126 };
+const ERRNO_GENERIC = { EAGAIN: 11, EINPROGRESS: 115, ECONNREFUSED: 111, ETIMEDOUT: 110, EHOSTUNREACH: 113, ENETUNREACH: 101, EADDRNOTAVAIL: 99, ECONNABORTED: 103 };
+const ERRNO_MIPS = { EAGAIN: 11, EINPROGRESS: 150, ECONNREFUSED: 146, ETIMEDOUT: 145, EHOSTUNREACH: 148, ENETUNREACH: 128, EADDRNOTAVAIL: 126, ECONNABORTED: 130 };
+const TCP_NODELAY = 1; // the same on every Linux architecture
+/** After an accept error other than EAGAIN (e.g. out of file descriptors), wait before trying again. */
+const ACCEPT_BACKOFF_MS = 250;
 
 /** txiki.js errors read "<strerror> (<errno>)"; there is no errno property. */
 function errnoOf(e: unknown): number {
@@ -110,10 +113,18 @@ function sockName(env: Env, fd: number, peer: boolean): SocketAddress {
   return (rc === 0 && decodeSockaddr(buf)) || { host: '0.0.0.0', port: 0, family: 4 };
 }
 
-/** One socket's poll interest: what is wanted now decides the mask; nothing wanted stops polling. */
+/**
+ * One socket's poll interest. Outside poll callbacks interest only grows (a read or write starts);
+ * at the end of each event the mask is trimmed to exactly what is still wanted, and polling stops
+ * when nothing is. So level-triggered readiness that nobody consumes fires at most once, and a
+ * steady read/write loop makes no poll() calls at all (each one keeps a callback reference in
+ * txiki.js 26.6, so they are kept few).
+ */
 abstract class Polled implements PollOwner {
   protected mask = 0;
   protected closed = false;
+  /** libuv stopped the handle after POLLERR: I/O is done directly until the socket is closed. */
+  protected errored = false;
 
   constructor(
     protected readonly env: Env,
@@ -126,21 +137,31 @@ abstract class Polled implements PollOwner {
   abstract onEvents(status: number, events: number): void;
   protected abstract wanted(): number;
 
-  protected updatePoll(): void {
-    if (this.closed) return;
+  /** Polls for everything wanted now, keeping bits that the next event will trim. */
+  protected widenPoll(): void {
+    if (this.closed || this.errored) return;
+    const want = this.wanted();
+    if ((want & ~this.mask) === 0) return;
+    this.sock._psock.poll(this.mask | want, onPoll);
+    this.mask |= want;
+  }
+
+  /** Polls for exactly what is wanted; stops polling (after the callback) when nothing is. */
+  protected trimPoll(): void {
+    if (this.closed || this.errored) return;
     const want = this.wanted();
     if (want === this.mask) return;
     if (want !== 0) {
       this.sock._psock.poll(want, onPoll);
       this.mask = want;
-    } else {
-      outsidePoll(() => {
-        if (!this.closed && this.mask !== 0 && this.wanted() === 0) {
-          this.sock._psock.pollStop();
-          this.mask = 0;
-        }
-      });
+      return;
     }
+    outsidePoll(() => {
+      if (!this.closed && !this.errored && this.mask !== 0 && this.wanted() === 0) {
+        this.sock._psock.pollStop();
+        this.mask = 0;
+      }
+    });
   }
 
   /** Closes the fd (after the current poll callback, if inside one). */
@@ -175,6 +196,13 @@ class TjsConn extends Polled implements Conn {
     super(env, sock);
     this.remote = sockName(env, sock.fileno, true);
     this.local = sockName(env, sock.fileno, false);
+    // Small writes go out at once, as with Node's noDelay: interactive protocols must not wait
+    // for Nagle plus delayed ACKs (~40 ms per exchange).
+    try {
+      sock.setopt(env.PosixSocket.defines.IPPROTO_TCP!, TCP_NODELAY, int32(1));
+    } catch {
+      // best effort: the connection works without it
+    }
     if (isAccepted) {
       // Start polling now: libuv's poll init makes the accepted fd non-blocking before any I/O.
       this.sock._psock.poll(env.ev.READABLE, onPoll);
@@ -210,10 +238,17 @@ class TjsConn extends Polled implements Conn {
   onEvents(status: number, events: number): void {
     if (this.closed) return;
     if (status < 0) {
-      // libuv reports POLLERR as a status and stops the handle; the socket's own error says what.
+      // libuv reports POLLERR as a status and stops the handle. Data that arrived before the
+      // error is still queued, so reads go on directly and report the error after it.
       this.mask = 0;
-      const err = this.socketError();
-      return this.fail(new Error(err > 0 ? `${this.env.strerror(err)} (${err})` : `socket error (uv ${status})`));
+      this.errored = true;
+      if (this.connecting) {
+        const err = this.socketError();
+        this.fail(new Error(err > 0 ? `${this.env.strerror(err)} (${err})` : `socket error (uv ${status})`));
+      }
+      if (this.reader) this.readNow();
+      if (this.writes.length > 0) this.flush();
+      return;
     }
     const ev = this.env.ev;
     if (this.connecting && events & ev.WRITABLE) {
@@ -226,7 +261,16 @@ class TjsConn extends Polled implements Conn {
       if (events & ev.READABLE && this.reader) this.readNow();
       if (events & ev.WRITABLE) this.flush();
     }
-    this.updatePoll();
+    this.trimPoll();
+  }
+
+  /** EAGAIN means "poll and retry", except once libuv has stopped polling this socket. */
+  private retryLater(e: unknown): boolean {
+    if (errnoOf(e) !== this.env.errno.EAGAIN) return false;
+    if (!this.errored) return true;
+    const err = this.socketError();
+    this.fail(new Error(err > 0 ? `${this.env.strerror(err)} (${err})` : 'socket error'));
+    return true;
   }
 
   /** SO_ERROR: the pending error of the socket (0 for none), cleared by reading it. */
@@ -244,7 +288,7 @@ class TjsConn extends Polled implements Conn {
     try {
       data = this.sock.recvmsg(READ_SIZE).data;
     } catch (e) {
-      if (errnoOf(e) === this.env.errno.EAGAIN) return;
+      if (this.retryLater(e)) return;
       return this.fail(e as Error);
     }
     const r = this.reader!;
@@ -268,7 +312,8 @@ class TjsConn extends Polled implements Conn {
     if (this.reader) return Promise.reject(new Error('read already pending'));
     return new Promise((resolve, reject) => {
       this.reader = { resolve, reject };
-      this.updatePoll();
+      if (this.errored) this.readNow();
+      else this.widenPoll();
     });
   }
 
@@ -279,7 +324,7 @@ class TjsConn extends Polled implements Conn {
     return new Promise((resolve, reject) => {
       this.writes.push({ data, offset: 0, resolve, reject });
       if (this.writes.length === 1) this.flush();
-      this.updatePoll();
+      this.widenPoll();
     });
   }
 
@@ -291,7 +336,7 @@ class TjsConn extends Polled implements Conn {
       try {
         n = this.sock.write(w.offset === 0 ? w.data : w.data.subarray(w.offset));
       } catch (e) {
-        if (errnoOf(e) === this.env.errno.EAGAIN) return;
+        if (this.retryLater(e)) return;
         return this.fail(e as Error);
       }
       w.offset += n;
@@ -312,6 +357,18 @@ class TjsConn extends Polled implements Conn {
     // FIN goes after the data already queued.
     if (this.writes.length > 0) this.shutdownPending = true;
     else this.shutdownNow();
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    // SO_LINGER on with a zero timeout: close() sends RST instead of FIN.
+    const d = this.env.PosixSocket.defines;
+    try {
+      this.sock.setopt(d.SOL_SOCKET!, d.SO_LINGER!, new Uint8Array(new Int32Array([1, 0]).buffer));
+    } catch {
+      // the socket is already gone; close() is all there is left to do
+    }
+    this.close();
   }
 
   close(): void {
@@ -337,6 +394,8 @@ class TjsConn extends Polled implements Conn {
 
 class TjsListener extends Polled implements Listener {
   readonly address: SocketAddress;
+  private pausedUntil = 0;
+  private lastReport = -Infinity;
   constructor(
     env: Env,
     sock: PosixSocket,
@@ -344,26 +403,46 @@ class TjsListener extends Polled implements Listener {
   ) {
     super(env, sock);
     this.address = sockName(env, sock.fileno, false);
-    this.updatePoll();
+    this.widenPoll();
   }
 
   protected wanted(): number {
-    return this.env.ev.READABLE;
+    return performance.now() < this.pausedUntil ? 0 : this.env.ev.READABLE;
   }
 
   onEvents(status: number): void {
-    if (status < 0 || this.closed) return;
+    if (this.closed) return;
+    if (status < 0) {
+      // libuv stopped the handle: poll again after a pause rather than never accepting again.
+      this.mask = 0;
+      return this.pause(`poll error ${status}`);
+    }
     // Accept everything pending: one wake-up may stand for many connections.
     for (;;) {
       let s: PosixSocket;
       try {
         s = this.sock.accept();
       } catch (e) {
-        if (errnoOf(e) !== this.env.errno.EAGAIN) reportError(`ugate: accept: ${(e as Error).message}\n`);
+        const n = errnoOf(e);
+        if (n === this.env.errno.ECONNABORTED) continue;
+        // Out of file descriptors or memory: the socket stays readable, so retrying at once would
+        // spin; pause accepting instead.
+        if (n !== this.env.errno.EAGAIN) this.pause((e as Error).message);
         return;
       }
       this.onConnection(new TjsConn(this.env, s, true));
     }
+  }
+
+  private pause(reason: string): void {
+    const now = performance.now();
+    if (now - this.lastReport > 5000) {
+      this.lastReport = now;
+      reportError(`ugate: accept on ${this.address.host}:${this.address.port}: ${reason}; pausing accepts for ${ACCEPT_BACKOFF_MS} ms\n`);
+    }
+    this.pausedUntil = now + ACCEPT_BACKOFF_MS;
+    this.trimPoll();
+    setTimeout(() => this.widenPoll(), ACCEPT_BACKOFF_MS + 1);
   }
 
   close(): void {
@@ -404,6 +483,11 @@ export async function createTjsRuntime(): Promise<Runtime> {
     }
   };
   reportError = (text) => writeAll(2, text);
+  // A stray rejected promise must not end a gateway that serves everyone else: log it.
+  (globalThis as unknown as EventTarget).addEventListener('unhandledrejection', (ev) => {
+    ev.preventDefault();
+    reportError(`ugate: unhandled rejection: ${String((ev as Event & { reason?: unknown }).reason)}\n`);
+  });
 
   return {
     name: 'tjs',
@@ -427,8 +511,13 @@ export async function createTjsRuntime(): Promise<Runtime> {
     },
     async connect(host, port, timeoutMs) {
       const v6 = host.includes(':');
-      const sock = new PosixSocket(v6 ? d.AF_INET6! : d.AF_INET!, d.SOCK_STREAM!, 0);
-      const conn = new TjsConn(env, sock, false);
+      let conn: TjsConn;
+      try {
+        conn = new TjsConn(env, new PosixSocket(v6 ? d.AF_INET6! : d.AF_INET!, d.SOCK_STREAM!, 0), false);
+      } catch (e) {
+        // e.g. out of file descriptors: no connection attempt was made
+        throw new ConnectError('other', `${host}:${port}: ${(e as Error).message}`);
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         await Promise.race([
