@@ -41,8 +41,12 @@ export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: 
     reason = r;
     if (e !== undefined) error = e instanceof Error ? e.message : String(e);
     clearTimeout(timer);
-    client.close();
-    upstream.close();
+    // A reset on one side is passed on as a reset, so that a client cannot take a truncated
+    // response for a complete one; other endings close both sides normally.
+    if (r === 'upstream-reset') client.abort();
+    else client.close();
+    if (r === 'client-reset') upstream.abort();
+    else upstream.close();
   };
 
   // One direction: read, write, repeat; EOF becomes a half-close on the other side.

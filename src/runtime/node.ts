@@ -38,7 +38,8 @@ class NodeConn implements Conn {
   private ended = false;
   private failure: Error | null = null;
   private waiter: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
-  private drainWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** writes not yet flushed; rejected if the socket fails or closes first */
+  private readonly writeWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
 
   constructor(
     private readonly socket: NodeNet.Socket,
@@ -57,7 +58,6 @@ class NodeConn implements Conn {
     socket.on('end', () => this.settle(null));
     socket.on('error', (e) => this.settle(e));
     socket.on('close', () => this.settle(null));
-    socket.on('drain', () => this.settleDrain(null));
   }
 
   private settle(e: Error | null): void {
@@ -68,11 +68,11 @@ class NodeConn implements Conn {
       else this.waiter.resolve(null);
       this.waiter = null;
     }
-    if (e || this.socket.destroyed) this.settleDrain(e ?? new Error('socket closed'));
-  }
-
-  private settleDrain(e: Error | null): void {
-    for (const w of this.drainWaiters.splice(0)) e ? w.reject(e) : w.resolve();
+    if (e || this.socket.destroyed) {
+      const err = e ?? new Error('socket closed');
+      for (const w of this.writeWaiters) w.reject(err);
+      this.writeWaiters.clear();
+    }
   }
 
   read(): Promise<Uint8Array | null> {
@@ -89,8 +89,17 @@ class NodeConn implements Conn {
   write(data: Uint8Array): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(new Error('socket closed'));
-    if (this.socket.write(data)) return Promise.resolve();
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    // Resolved by the write callback, once Node has handed the bytes to the kernel: a "true" from
+    // write() only means Node buffered them, and a close() right after would drop them.
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.writeWaiters.add(waiter);
+      this.socket.write(data, (err) => {
+        if (!this.writeWaiters.delete(waiter)) return;
+        if (err) reject(err);
+        else resolve();
+      });
+    });
   }
 
   shutdownWrite(): void {
@@ -99,6 +108,11 @@ class NodeConn implements Conn {
 
   close(): void {
     this.socket.destroy();
+    this.settle(null);
+  }
+
+  abort(): void {
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
     this.settle(null);
   }
 
@@ -146,6 +160,8 @@ export async function createNodeRuntime(): Promise<Runtime> {
   // A log reader that went away (EPIPE) must not take the gateway down with it.
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
+  // Nor must a stray rejected promise, while it serves everyone else: log it.
+  process.on('unhandledRejection', (reason) => process.stderr.write(`ugate: unhandled rejection: ${String(reason)}\n`));
   return {
     name: 'node',
     version: process.version,

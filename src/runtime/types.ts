@@ -21,6 +21,8 @@ export interface Conn {
   shutdownWrite(): void;
   /** Close both directions; idempotent. A pending read resolves null or rejects. */
   close(): void;
+  /** Close with a reset (RST): the peer learns the connection failed, not that it ended. */
+  abort(): void;
   /** The destination before NAT REDIRECT (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST); null when there is no mapping. */
   originalDestination(): SocketAddress | null;
 }
@@ -53,7 +55,7 @@ export interface Runtime {
   exit(code: number): never;
 }
 
-export type ConnectErrorKind = 'refused' | 'timeout' | 'unreachable' | 'dns' | 'other';
+export type ConnectErrorKind = 'refused' | 'timeout' | 'unreachable' | 'dns' | 'loop' | 'other';
 
 export class ConnectError extends Error {
   constructor(
