@@ -65,16 +65,22 @@ const bindAddresses = v.rawTransform<string | string[], HostPort[]>(({ dataset, 
 });
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /** A duration as milliseconds (number) or text with a unit: "500ms", "5s", "2m", "1h". */
 export function parseDuration(input: number | string): number {
+  let ms: number;
   if (typeof input === 'number') {
     if (!(Number.isInteger(input) && input >= 0)) throw new Error(`${input}: milliseconds must be a whole number ≥ 0`);
-    return input;
+    ms = input;
+  } else {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(input.trim());
+    if (!m) throw new Error(`"${input}": expected a number of milliseconds or a duration like "500ms", "5s", "2m", "1h"`);
+    ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
   }
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(input.trim());
-  if (!m) throw new Error(`"${input}": expected a number of milliseconds or a duration like "500ms", "5s", "2m", "1h"`);
-  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
+  // Timers take at most 2^31-1 ms (about 24.8 days); Node fires longer ones after 1 ms.
+  if (ms > MAX_DURATION_MS) throw new Error(`${JSON.stringify(input)}: at most ${MAX_DURATION_MS} ms (24.8 days)`);
+  return ms;
 }
 
 function parsePortRange(input: number | string): PortRange {

@@ -10,6 +10,9 @@ import { Session } from './session.ts';
 
 const ABORT_WAIT_MS = 1000;
 
+const isWildcard = (ip: string) => ip === '0.0.0.0' || ip === '::';
+const isLoopback = (ip: string) => ip.startsWith('127.') || ip === '::1';
+
 export class Gateway {
   readonly stats: Stats = { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
   private readonly listeners: Listener[] = [];
@@ -21,7 +24,15 @@ export class Gateway {
     private readonly rt: Runtime,
     config: Config,
   ) {
-    this.ctx = { rt, config, router: new Router(config), stats: this.stats, accessLog: (line) => rt.stdout(`${line}\n`) };
+    this.ctx = {
+      rt,
+      config,
+      router: new Router(config),
+      stats: this.stats,
+      accessLog: (line) => rt.stdout(`${line}\n`),
+      isListenAddress: (ip, port) => this.listeners.some((l) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopback(ip)))),
+      outbound: new Set(),
+    };
   }
 
   /** Binds all listeners; if one fails, closes those already bound and rethrows. */

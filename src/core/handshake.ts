@@ -23,6 +23,10 @@ export interface SessionContext {
   router: Router;
   stats: Stats;
   accessLog: (line: string) => void;
+  /** Is ip:port one of ugate's own listening addresses? */
+  isListenAddress(ip: string, port: number): boolean;
+  /** local addresses ("ip|port") of ugate's own upstream connections, to recognise them on accept */
+  outbound: Set<string>;
 }
 
 /** What a listener's handshake produced: facts to route on and how to answer the client. */

@@ -26,6 +26,7 @@ const SOCKS_CONNECT_FAILURE: Record<ConnectErrorKind, Reply> = {
   timeout: Reply.TtlExpired,
   unreachable: Reply.NetworkUnreachable,
   dns: Reply.HostUnreachable,
+  loop: Reply.NotAllowed,
   other: Reply.GeneralFailure,
 };
 

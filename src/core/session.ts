@@ -85,12 +85,10 @@ async function redirectHandshake(ctx: SessionContext, l: ListenerConfig, inbound
 async function sniHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inbound, rec: ConnectionRecord, deadline: number): Promise<Handshake | null> {
   const sniffed = await sniff(ctx, inbound, rec, deadline);
   const host = describeSniffed(sniffed, rec);
-  // Passthrough on a plain port goes where the client asked by name, like sniproxy's "*" backend.
+  // Passthrough on a plain port goes where the client asked by name, like sniproxy's "*" backend,
+  // on the protocol's standard port: a Host header must not choose any port on any host.
   let passthrough: HostPort | null = null;
-  if (host && (sniffed?.protocol === 'tls' || sniffed?.protocol === 'http')) {
-    const port = sniffed.protocol === 'http' ? (sniffed.head.port ?? SNIFFED_DEFAULT_PORT.http) : SNIFFED_DEFAULT_PORT.tls;
-    passthrough = { host, port };
-  }
+  if (host && (sniffed?.protocol === 'tls' || sniffed?.protocol === 'http')) passthrough = { host, port: SNIFFED_DEFAULT_PORT[sniffed.protocol] };
   return {
     facts: { listener: l.name, listenerType: l.type, protocol: sniffed?.protocol ?? 'opaque', host, dstIp: null, dstPort: null, srcIp: parseIP(inbound.conn.remote.host)! },
     passthrough,
@@ -99,6 +97,10 @@ async function sniHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inb
 }
 
 const HANDSHAKES = { redirect: redirectHandshake, sni: sniHandshake, mixed: mixedHandshake };
+
+export function addressKey(a: { host: string; port: number }): string {
+  return `${a.host}|${a.port}`;
+}
 
 export class Session {
   private forwarding: Forwarding | null = null;
@@ -126,9 +128,17 @@ export class Session {
     const startedAt = new Date();
     const rec: ConnectionRecord = { listener: this.listener.name, client: this.conn.remote, up: 0, down: 0 };
     const inbound = new Inbound(this.conn);
+    let outboundKey: string | null = null;
     try {
       const hs = await HANDSHAKES[this.listener.type](this.ctx, this.listener, inbound, rec, started + config.timeouts.sniffMs);
       if (!hs || this.aborted) return;
+      if (this.ctx.outbound.has(addressKey(this.conn.remote))) {
+        // ugate's own upstream connection came back to it (e.g. by the router's LAN address).
+        stats.rejected++;
+        rec.close = 'loop';
+        rec.error = 'the client is ugate itself (forwarding loop)';
+        return;
+      }
       const decision = router.route(hs.facts);
       rec.route = decision.route ?? 'default';
       rec.action = decision.action.type;
@@ -140,7 +150,7 @@ export class Session {
       }
       rec.backend = formatHostPort(target.host, target.port);
       try {
-        this.upstream = await dial(rt, target.host, target.port, config.timeouts.connectMs);
+        this.upstream = await dial(rt, target.host, target.port, config.timeouts.connectMs, this.ctx.isListenAddress);
       } catch (e) {
         const ce = e instanceof ConnectError ? e : new ConnectError('other', String(e));
         stats.connectFailed++;
@@ -148,6 +158,8 @@ export class Session {
         rec.error = ce.message;
         return await replyAndClose(rt, inbound, hs.connectFailedReply(ce));
       }
+      outboundKey = addressKey(this.upstream.local);
+      this.ctx.outbound.add(outboundKey);
       if (this.aborted) return;
       const reply = hs.connectedReply(this.upstream);
       if (reply) await this.conn.write(reply);
@@ -163,6 +175,7 @@ export class Session {
       rec.close ??= 'error';
       rec.error = e instanceof Error ? e.message : String(e);
     } finally {
+      if (outboundKey) this.ctx.outbound.delete(outboundKey);
       if (this.aborted && !this.forwarding) rec.close = this.aborted;
       if (!this.forwarding) {
         this.conn.close();

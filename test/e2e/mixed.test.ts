@@ -139,3 +139,18 @@ test('every connection gets one access-log line with destination, route and byte
   t.like(line, { listener: 'open', proto: 'socks5', host: 'localhost', route: 'default', action: 'passthrough' });
   t.true(Number(line!.up) > 0);
 });
+
+test('a request for ugate itself is refused as a forwarding loop, not followed', async (t) => {
+  const { host, port } = gw.addr('open');
+  const s = await curl(['--socks5', proxy('open'), `http://${host}:${port}/`]);
+  t.is(s.code, 97);
+  t.regex(s.stderr, /\(2\)/); // not allowed
+  const h = await curl(['-o', '/dev/null', '-w', '%{http_connect}', '-p', '-x', `http://${proxy('open')}`, `http://${host}:${port}/`]);
+  t.is(h.stdout, '502');
+  const loops = await waitFor(() => {
+    const l = gw.accessLog().filter((x) => x.close === 'connect-loop');
+    return l.length >= 2 ? l : undefined;
+  });
+  t.regex(loops[0]!.error ?? '', /forwarding loop/);
+  t.is(gw.accessLog().filter((x) => x.client?.startsWith(`${host}:`) && x.listener === 'open' && x.dst === `${host}:${port}`).length, 2);
+});
