@@ -8,9 +8,17 @@ import { ConnectError, type Conn, type Runtime } from '../runtime/types.ts';
  * `isSelf(ip, port)` names ugate's own listening addresses: dialing one would make ugate its own
  * client, each hop replaying the same request, until file descriptors run out.
  */
-export async function dial(rt: Runtime, host: string, port: number, timeoutMs: number, isSelf: (ip: string, port: number) => boolean): Promise<Conn> {
+export async function dial(
+  rt: Runtime,
+  host: string,
+  port: number,
+  timeoutMs: number,
+  isSelf: (ip: string, port: number) => boolean,
+  /** addresses of `host` already resolved (and routed) by the caller */
+  resolved?: string[],
+): Promise<Conn> {
   const deadline = rt.now() + timeoutMs;
-  const addresses = isIPLiteral(host) ? [host] : await rt.lookup(host);
+  const addresses = resolved ?? (isIPLiteral(host) ? [host] : await rt.lookup(host));
   if (addresses.length === 0) throw new ConnectError('dns', `${host}: no addresses`);
   let last: unknown;
   for (let i = 0; i < addresses.length; i++) {

@@ -3,7 +3,7 @@
 
 import type { HostPort, ListenerConfig } from '../config/model.ts';
 import { tlsAlert } from '../sniff/tls.ts';
-import { formatHostPort, parseIP } from '../route/cidr.ts';
+import { formatHostPort, isIPLiteral, parseIP } from '../route/cidr.ts';
 import { detect, type Sniffed } from '../sniff/detect.ts';
 import { fail } from '../sniff/types.ts';
 import { ConnectError, type Conn } from '../runtime/types.ts';
@@ -139,7 +139,18 @@ export class Session {
         rec.error = 'the client is ugate itself (forwarding loop)';
         return;
       }
-      const decision = router.route(hs.facts);
+      let decision = router.route(hs.facts);
+      // A destination given by name meets dstCidrs rules by its addresses: route on the first,
+      // and dial only the addresses routed the same way, so no fallback address slips past a rule.
+      let resolved: string[] | undefined;
+      if (router.usesDstCidrs && hs.facts.dstIp === null && hs.passthrough && !isIPLiteral(hs.passthrough.host)) {
+        const addresses = await rt.lookup(hs.passthrough.host).catch(() => []);
+        if (addresses.length > 0) {
+          const decisions = addresses.map((ip) => router.route({ ...hs.facts, dstIp: parseIP(ip) }));
+          decision = decisions[0]!;
+          resolved = addresses.filter((_, i) => decisions[i]!.route === decision.route);
+        }
+      }
       rec.route = decision.route ?? 'default';
       rec.action = decision.action.type;
       const target = decision.action.type === 'forward' ? decision.action.backend : decision.action.type === 'passthrough' ? hs.passthrough : null;
@@ -150,7 +161,7 @@ export class Session {
       }
       rec.backend = formatHostPort(target.host, target.port);
       try {
-        this.upstream = await dial(rt, target.host, target.port, config.timeouts.connectMs, this.ctx.isListenAddress);
+        this.upstream = await dial(rt, target.host, target.port, config.timeouts.connectMs, this.ctx.isListenAddress, target === hs.passthrough ? resolved : undefined);
       } catch (e) {
         const ce = e instanceof ConnectError ? e : new ConnectError('other', String(e));
         stats.connectFailed++;

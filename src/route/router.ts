@@ -41,8 +41,11 @@ function score(route: RouteConfig, f: ConnectionFacts): number {
 
 export class Router {
   private readonly defaults = new Map<string, Action>();
+  /** Whether any route matches on the destination address, which a request by name must resolve first. */
+  readonly usesDstCidrs: boolean;
   constructor(private readonly config: Pick<Config, 'listeners' | 'routes'>) {
     for (const l of config.listeners) this.defaults.set(l.name, l.default);
+    this.usesDstCidrs = config.routes.some((r) => r.match.dstCidrs !== undefined);
   }
 
   route(facts: ConnectionFacts): Decision {

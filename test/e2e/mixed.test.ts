@@ -20,10 +20,12 @@ test.before(async () => {
     listeners: [
       { name: 'open', type: 'mixed', listen: ['127.0.0.1:0', '[::1]:0'] },
       { name: 'auth', type: 'mixed', listen: '127.0.0.1:0', users: [{ username: 'alice', password: 's3cret:x' }] },
+      { name: 'guarded', type: 'mixed', listen: '127.0.0.1:0' },
     ],
     routes: [
       { name: 'block', match: { hosts: ['blocked.test', '*.ads.test'] }, action: 'reject' },
       { name: 'pin', match: { hosts: ['pinned.test'] }, action: { forward: `127.0.0.1:${pinned.port}` } },
+      { name: 'no-loopback', match: { listeners: ['guarded'], dstCidrs: ['127.0.0.0/8', '::1/128'] }, action: 'reject' },
     ],
   });
 });
@@ -153,4 +155,19 @@ test('a request for ugate itself is refused as a forwarding loop, not followed',
   });
   t.regex(loops[0]!.error ?? '', /forwarding loop/);
   t.is(gw.accessLog().filter((x) => x.client?.startsWith(`${host}:`) && x.listener === 'open' && x.dst === `${host}:${port}`).length, 2);
+});
+
+test('dstCidrs rules apply to destinations given by name, not only by address', async (t) => {
+  const byName = await curl(['--socks5-hostname', proxy('guarded'), `http://localhost:${web.port}/`]);
+  t.is(byName.code, 97);
+  t.regex(byName.stderr, /\(2\)/);
+  const connect = await curl(['-o', '/dev/null', '-w', '%{http_connect}', '-p', '-x', `http://${proxy('guarded')}`, `http://localhost:${web.port}/`]);
+  t.is(connect.stdout, '403');
+  const byIp = await curl(['--socks5', proxy('guarded'), `http://127.0.0.1:${web.port}/`]);
+  t.is(byIp.code, 97);
+  const lines = await waitFor(() => {
+    const l = gw.accessLog().filter((x) => x.listener === 'guarded');
+    return l.length >= 3 ? l : undefined;
+  });
+  t.true(lines.every((l) => l.route === 'no-loopback' && l.close === 'rejected'), JSON.stringify(lines));
 });
