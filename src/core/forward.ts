@@ -17,8 +17,6 @@ export interface ForwardResult {
 
 export interface Forwarding {
   readonly done: Promise<ForwardResult>;
-  readonly bytesUp: number;
-  readonly bytesDown: number;
   /** Close both sides now (shutdown, reload). */
   abort(reason: CloseReason): void;
 }
@@ -101,14 +99,5 @@ export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: 
     return result;
   });
 
-  return {
-    done,
-    get bytesUp() {
-      return up;
-    },
-    get bytesDown() {
-      return down;
-    },
-    abort: (r) => finish(r),
-  };
+  return { done, abort: (r) => finish(r) };
 }

@@ -98,7 +98,7 @@ async function sniHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inb
 
 const HANDSHAKES = { redirect: redirectHandshake, sni: sniHandshake, mixed: mixedHandshake };
 
-export function addressKey(a: { host: string; port: number }): string {
+function addressKey(a: { host: string; port: number }): string {
   return `${a.host}|${a.port}`;
 }
 
