@@ -32,5 +32,7 @@ export function describeConfig(c: Config): unknown {
     timeouts: { sniff: c.timeouts.sniffMs, connect: c.timeouts.connectMs, idle: c.timeouts.idleMs, grace: c.timeouts.graceMs },
     sniff: { maxBytes: c.sniffMaxBytes },
     accessLog: c.accessLog,
+    dataPlane: c.dataPlane,
+    splice: { ...(c.splice.library ? { library: c.splice.library } : {}), pipeSize: c.splice.pipeSize, pipePool: c.splice.pipePool },
   };
 }

@@ -59,10 +59,25 @@ export interface Timeouts {
   graceMs: number;
 }
 
+/** Who moves payload bytes after the routing decision (see docs/ARCHITECTURE.md). */
+export type DataPlaneMode = 'auto' | 'splice' | 'js';
+
+export interface SpliceConfig {
+  /** path of libugate_splice.so; null = look next to the bundle, then /usr/lib/ugate */
+  library: string | null;
+  /** requested pipe capacity in bytes */
+  pipeSize: number;
+  /** idle pipes kept for reuse */
+  pipePool: number;
+}
+
 export interface Config {
   listeners: ListenerConfig[];
   routes: RouteConfig[];
   timeouts: Timeouts;
   sniffMaxBytes: number;
   accessLog: boolean;
+  /** auto: the splice shim when it loads, else the JS pump (logged once); splice: shim or exit; js: JS pump */
+  dataPlane: DataPlaneMode;
+  splice: SpliceConfig;
 }

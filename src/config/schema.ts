@@ -98,6 +98,9 @@ function parseAction(input: string | { forward: string }): Action {
   throw new Error(`"${input}": expected "passthrough", "reject" or { "forward": "host:port" }`);
 }
 
+/** Measured with `npm run bench` (see docs/ARCHITECTURE.md): the kernel default, 64 KiB. */
+export const DEFAULT_PIPE_SIZE = 65536;
+
 const name = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.@[\]-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . - @ [ ]'));
 const duration = v.pipe(v.union([v.number(), v.string()], 'expected milliseconds or a duration string'), parsed(parseDuration));
 const action = v.pipe(
@@ -148,6 +151,16 @@ const configSchema = v.strictObject({
   ),
   sniff: v.optional(v.strictObject({ maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(65536)), 16384) }), {}),
   accessLog: v.optional(v.boolean(), true),
+  dataPlane: v.optional(v.picklist(['auto', 'splice', 'js'], 'must be "auto", "splice" or "js"'), 'auto'),
+  splice: v.optional(
+    v.strictObject({
+      library: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty'))),
+      // the kernel rounds up to a power-of-two number of pages; 1 MiB is its default pipe-max-size
+      pipeSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(4096), v.maxValue(1048576)), DEFAULT_PIPE_SIZE),
+      pipePool: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4096)), 32),
+    }),
+    {},
+  ),
 });
 
 function issuePath(issue: v.BaseIssue<unknown>): string {
@@ -205,6 +218,8 @@ export function validateConfig(input: unknown): ValidationResult {
       timeouts: { sniffMs: raw.timeouts.sniff, connectMs: raw.timeouts.connect, idleMs: raw.timeouts.idle, graceMs: raw.timeouts.grace },
       sniffMaxBytes: raw.sniff.maxBytes,
       accessLog: raw.accessLog,
+      dataPlane: raw.dataPlane,
+      splice: { library: raw.splice.library ?? null, pipeSize: raw.splice.pipeSize, pipePool: raw.splice.pipePool },
     },
   };
 }

@@ -2,7 +2,8 @@
 // validation. Every section type and option is known here: anything else is reported, never ignored.
 //
 //   config ugate 'main'            sniff_timeout, connect_timeout, idle_timeout, grace_period,
-//                                  sniff_max_bytes, access_log
+//                                  sniff_max_bytes, access_log, data_plane (auto|splice|js),
+//                                  splice_library, splice_pipe_size, splice_pipe_pool
 //   config listener '<name>'       type, listen (list), default (passthrough|reject|forward),
 //                                  backend (with default 'forward'), user (list of "name:password")
 //   config route '<name>'          enabled, listener, protocol, host, dst_port, dst_cidr, src_cidr
@@ -21,6 +22,10 @@ const GLOBAL_OPTIONS: Record<string, Field> = {
   grace_period: { key: 'timeouts.grace', list: false },
   sniff_max_bytes: { key: 'sniff.maxBytes', list: false },
   access_log: { key: 'accessLog', list: false },
+  data_plane: { key: 'dataPlane', list: false },
+  splice_library: { key: 'splice.library', list: false },
+  splice_pipe_size: { key: 'splice.pipeSize', list: false },
+  splice_pipe_pool: { key: 'splice.pipePool', list: false },
 };
 const LISTENER_OPTIONS: Record<string, Field> = {
   type: { key: 'type', list: false },
@@ -115,7 +120,7 @@ export function uciToDocument(text: string): UciMapResult {
         if (opt === 'access_log') {
           value = BOOLEAN[raw];
           if (value === undefined) issues.push({ path: where(s, opt), message: 'expected 0 or 1' });
-        } else if (opt === 'sniff_max_bytes' || GLOBAL_OPTIONS[opt]!.key.startsWith('timeouts.')) {
+        } else if (opt === 'sniff_max_bytes' || opt === 'splice_pipe_size' || opt === 'splice_pipe_pool' || GLOBAL_OPTIONS[opt]!.key.startsWith('timeouts.')) {
           // UCI values are text: a plain number is a number (for timeouts, of milliseconds)
           value = /^\d+$/.test(raw) ? Number(raw) : raw;
         }

@@ -1,10 +1,10 @@
 // The data phase. Hand-over point: two connected sockets plus the bytes already read from the
-// client while sniffing. This JS pump copies with backpressure (one chunk in flight per direction);
-// the zero-copy splice data plane replaces it behind the same signature.
+// client while sniffing. A DataPlane takes it from there: the splice shim (splice.ts, the
+// default) or this JS pump, which copies with backpressure (one chunk in flight per direction).
 
 import type { Conn } from '../runtime/types.ts';
 
-export type CloseReason = 'eof' | 'client-reset' | 'upstream-reset' | 'idle-timeout' | 'shutdown';
+export type CloseReason = 'eof' | 'client-reset' | 'upstream-reset' | 'idle-timeout' | 'shutdown' | 'error';
 
 export interface ForwardResult {
   /** client → upstream bytes, prefix included */
@@ -25,6 +25,18 @@ export interface ForwardOptions {
   idleMs: number;
   now: () => number;
 }
+
+/** Who moves the bytes of forwarded connections. */
+export interface DataPlane {
+  readonly name: 'splice' | 'js';
+  forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: ForwardOptions): Forwarding;
+  /** One line of counters for the shutdown log, if the plane keeps any. */
+  summary(): string | null;
+  /** Releases the plane's resources once no forwarding is left. */
+  close(): void;
+}
+
+export const jsPump: DataPlane = { name: 'js', forward, summary: () => null, close: () => {} };
 
 export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: ForwardOptions): Forwarding {
   let up = 0;

@@ -5,6 +5,8 @@ import type { Config } from '../config/model.ts';
 import { formatHostPort } from '../route/cidr.ts';
 import { Router } from '../route/router.ts';
 import type { Listener, Runtime } from '../runtime/types.ts';
+import { openDataPlane } from './data-plane.ts';
+import { jsPump } from './forward.ts';
 import type { SessionContext, Stats } from './handshake.ts';
 import { Session } from './session.ts';
 
@@ -32,11 +34,13 @@ export class Gateway {
       accessLog: (line) => rt.stdout(`${line}\n`),
       isListenAddress: (ip, port) => this.listeners.some((l) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopback(ip)))),
       outbound: new Set(),
+      dataPlane: jsPump,
     };
   }
 
   /** Binds all listeners; if one fails, closes those already bound and rethrows. */
   async start(): Promise<void> {
+    this.ctx.dataPlane = await openDataPlane(this.rt, this.ctx.config);
     try {
       for (const l of this.ctx.config.listeners) {
         for (const addr of l.listen) {
@@ -57,6 +61,7 @@ export class Gateway {
       }
     } catch (e) {
       this.closeListeners();
+      this.ctx.dataPlane.close();
       throw e;
     }
   }
@@ -90,5 +95,9 @@ export class Gateway {
       for (const s of left) s.abort('shutdown');
       await idle;
     }
+    const summary = this.ctx.dataPlane.summary();
+    if (summary) this.rt.stderr(`ugate: ${summary}\n`);
+    // Pairs the engine still holds (a session that did not end in time) are closed with it.
+    this.ctx.dataPlane.close();
   }
 }

@@ -5,6 +5,7 @@ import type { Config, HostPort } from '../config/model.ts';
 import type { ConnectionFacts, Router } from '../route/router.ts';
 import type { SniffResult } from '../sniff/types.ts';
 import type { ConnectError, Conn, Runtime } from '../runtime/types.ts';
+import type { DataPlane } from './forward.ts';
 import type { Inbound } from './inbound.ts';
 
 export interface Stats {
@@ -27,6 +28,7 @@ export interface SessionContext {
   isListenAddress(ip: string, port: number): boolean;
   /** local addresses ("ip|port") of ugate's own upstream connections, to recognise them on accept */
   outbound: Set<string>;
+  dataPlane: DataPlane;
 }
 
 /** What a listener's handshake produced: facts to route on and how to answer the client. */

@@ -65,6 +65,14 @@ export class Inbound {
         first = this.eof ? first : null;
         return p;
       },
+      detach: async () => {
+        // Detaching settles the read in flight; its bytes came before any the runtime still holds.
+        const d = await conn.detach();
+        if (!d) return null;
+        const head = first ? await first.catch(() => null) : null;
+        first = null;
+        return { fd: d.fd, pending: head ? concat(head, d.pending) : d.pending };
+      },
       write: (d) => conn.write(d),
       shutdownWrite: () => conn.shutdownWrite(),
       close: () => conn.close(),

@@ -9,7 +9,7 @@ import { fail } from '../sniff/types.ts';
 import { ConnectError, type Conn } from '../runtime/types.ts';
 import { formatAccessLog, type ConnectionRecord } from './access-log.ts';
 import { dial } from './dial.ts';
-import { forward, type CloseReason, type Forwarding } from './forward.ts';
+import type { CloseReason, Forwarding } from './forward.ts';
 import { concat, Inbound } from './inbound.ts';
 import { mixedHandshake } from './mixed.ts';
 import { readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
@@ -176,7 +176,7 @@ export class Session {
       if (reply) await this.conn.write(reply);
       stats.forwarded++;
       const prefix = hs.upstreamHead ? concat(hs.upstreamHead, inbound.buffer) : inbound.buffer;
-      this.forwarding = forward(inbound.release(), this.upstream, prefix, { idleMs: config.timeouts.idleMs, now: () => rt.now() });
+      this.forwarding = this.ctx.dataPlane.forward(inbound.release(), this.upstream, prefix, { idleMs: config.timeouts.idleMs, now: () => rt.now() });
       const result = await this.forwarding.done;
       rec.up = result.up;
       rec.down = result.down;

@@ -3,7 +3,21 @@
 
 import type * as NodeNet from 'node:net';
 import { decodeSockaddr, SO_ORIGINAL_DST, SOCKADDR_IN6_SIZE, SOL_IP, SOL_IPV6 } from './sockaddr.ts';
-import { ConnectError, type Conn, type ConnectErrorKind, type Listener, type Runtime, type SocketAddress } from './types.ts';
+import { ConnectError, type Conn, type ConnectErrorKind, type DetachedSocket, type Listener, type Runtime, type SocketAddress, type SpliceEngine, type SpliceOptions } from './types.ts';
+
+/** The libuv stream handle behind a net.Socket (Node internals, stable since Node 0.x). */
+interface NodeHandle {
+  fd?: number;
+  reading?: boolean;
+  readStop(): number;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 type GetOriginalDst = (fd: number, v6: boolean) => SocketAddress | null;
 
@@ -102,6 +116,23 @@ class NodeConn implements Conn {
     });
   }
 
+  detach(): Promise<DetachedSocket | null> {
+    const handle = (this.socket as unknown as { _handle?: NodeHandle | null })._handle;
+    const fd = handle?.fd;
+    if (this.failure || this.socket.destroyed || !handle || fd === undefined || fd < 0) return Promise.resolve(null);
+    // Node reads ahead into the stream's buffer even while paused: each read() hands one buffered
+    // chunk to the 'data' handler (to a waiting reader, else the queue). Then libuv stops reading.
+    while (this.socket.read() !== null) {
+      // collected by the 'data' handler
+    }
+    handle.reading = false;
+    handle.readStop();
+    this.waiter?.resolve(null);
+    this.waiter = null;
+    const pending = this.queue.splice(0);
+    return Promise.resolve({ fd, pending: pending.length === 1 ? pending[0]! : pending.reduce((a, b) => concatBytes(a, b), new Uint8Array(0)) });
+  }
+
   shutdownWrite(): void {
     if (!this.socket.destroyed) this.socket.end();
   }
@@ -138,6 +169,73 @@ async function loadOriginalDst(): Promise<GetOriginalDst> {
     // -1 with ENOENT: no NAT mapping (the client connected to ugate's port directly).
     if (getsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, SO_ORIGINAL_DST, buf, len) !== 0) return null;
     return decodeSockaddr(buf.subarray(0, len[0]));
+  };
+}
+
+const SPLICE_ABI = 1;
+const SPLICE_EVENT_SIZE = 32;
+
+/**
+ * The splice shim through koffi. Its notify descriptor (a pipe) is watched by a net.Socket, so
+ * completions arrive as ordinary libuv reads: no timer, no busy wait.
+ */
+async function openNodeSplice(net: typeof NodeNet, library: string, opts: SpliceOptions, onEvents: (records: Uint8Array) => void): Promise<SpliceEngine> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  type Fn = (...a: unknown[]) => unknown;
+  const koffi = require('koffi') as { load(lib: string): { func(sig: string): Fn }; errno(): number };
+  const lib = koffi.load(library);
+  const abi = lib.func('int ugs_abi(void)')() as number;
+  if (abi !== SPLICE_ABI) throw new Error(`library ABI ${abi}, this ugate needs ${SPLICE_ABI}`);
+  const open = lib.func('void *ugs_open(uint32_t pipe_size, uint32_t pool_max)');
+  const notifyDup = lib.func('int ugs_notify_dup(void *e, int target)');
+  const add = lib.func(
+    'int ugs_add(void *e, uint32_t id, int client_fd, int upstream_fd, const uint8_t *to_upstream, uint32_t to_upstream_len, const uint8_t *to_client, uint32_t to_client_len, uint32_t idle_ms)',
+  );
+  const close = lib.func('int ugs_close(void *e, uint32_t id)');
+  const closeAll = lib.func('int ugs_close_all(void *e)');
+  const take = lib.func('uint32_t ugs_take_events(void *e, _Out_ uint8_t *buf, uint32_t cap)');
+  const stats = lib.func('uint32_t ugs_stats(void *e, _Out_ uint8_t *buf, uint32_t cap)');
+  const destroy = lib.func('void ugs_destroy(void *e)');
+  const libc = koffi.load('libc.so.6');
+  const strerror = libc.func('const char *strerror(int errnum)');
+
+  const engine = open(opts.pipeSize, opts.pipePool);
+  if (!engine) throw new Error(`ugs_open: ${strerror(koffi.errno()) as string}`);
+  const fd = notifyDup(engine, -1) as number;
+  if (fd < 0) {
+    destroy(engine);
+    throw new Error(`ugs_notify_dup: ${strerror(-fd) as string}`);
+  }
+  const batch = new Uint8Array(SPLICE_EVENT_SIZE * 256);
+  const drain = () => {
+    for (;;) {
+      const n = take(engine, batch, batch.length) as number;
+      if (n > 0) onEvents(batch.slice(0, n * SPLICE_EVENT_SIZE));
+      if (n < 256) return;
+    }
+  };
+  const notifier = new net.Socket({ fd, readable: true, writable: false });
+  notifier.on('data', drain);
+  notifier.on('error', (e) => process.stderr.write(`ugate: splice notify: ${e.message}\n`));
+  // The gateway's listeners keep the process alive, not this.
+  notifier.unref();
+  let destroyed = false;
+  return {
+    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) => add(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs) as number,
+    close: (id) => void close(engine, id),
+    closeAll: () => void closeAll(engine),
+    stats: () => {
+      const raw = new Uint8Array(8 * 16);
+      return raw.subarray(0, 8 * (stats(engine, raw, raw.length) as number));
+    },
+    strerror: (n) => strerror(n) as string,
+    destroy: () => {
+      if (destroyed) return;
+      destroyed = true;
+      notifier.destroy();
+      destroy(engine);
+    },
   };
 }
 
@@ -213,6 +311,7 @@ export async function createNodeRuntime(): Promise<Runtime> {
       }
     },
     readFile: async (path) => new Uint8Array(await fs.readFile(path)),
+    openSplice: (library, opts, onEvents) => openNodeSplice(net, library, opts, onEvents),
     onSignal: (signal, handler) => void process.on(signal, handler),
     now: () => performance.now(),
     stdout: (text) => void process.stdout.write(text),

@@ -12,7 +12,18 @@
 // libuv's uv_poll_init makes the fd non-blocking, so connect() returns EINPROGRESS as usual.
 
 import { decodeSockaddr, encodeSockaddr, SO_ORIGINAL_DST, SOCKADDR_IN6_SIZE, SOL_IP, SOL_IPV6 } from './sockaddr.ts';
-import { ConnectError, type Conn, type ConnectErrorKind, type Listener, type Runtime, type SignalName, type SocketAddress } from './types.ts';
+import {
+  ConnectError,
+  type Conn,
+  type ConnectErrorKind,
+  type DetachedSocket,
+  type Listener,
+  type Runtime,
+  type SignalName,
+  type SocketAddress,
+  type SpliceEngine,
+  type SpliceOptions,
+} from './types.ts';
 
 interface RawSocket {
   poll(mask: number, cb: (this: RawSocket, status: number, events: number) => void): void;
@@ -352,6 +363,15 @@ class TjsConn extends Polled implements Conn {
     if (!this.closed) this.env.libc.shutdown(this.sock.fileno, SHUT_WR);
   }
 
+  detach(): Promise<DetachedSocket | null> {
+    if (this.closed || this.failure || this.connecting || this.writes.length > 0) return Promise.resolve(null);
+    // Reads here are unbuffered: nothing was read ahead. A waiting reader gets null; polling stops.
+    this.reader?.resolve(null);
+    this.reader = null;
+    this.trimPoll();
+    return Promise.resolve({ fd: this.sock.fileno, pending: new Uint8Array(0) });
+  }
+
   shutdownWrite(): void {
     if (this.closed || this.failure) return;
     // FIN goes after the data already queued.
@@ -450,6 +470,116 @@ class TjsListener extends Polled implements Listener {
   }
 }
 
+/** Polls the splice engine's notify pipe and hands each batch of event records on. */
+class SpliceNotifier extends Polled {
+  constructor(
+    env: Env,
+    sock: PosixSocket,
+    private readonly drain: () => void,
+  ) {
+    super(env, sock);
+    this.widenPoll();
+  }
+
+  protected wanted(): number {
+    return this.env.ev.READABLE;
+  }
+
+  onEvents(status: number): void {
+    if (this.closed) return;
+    if (status < 0) {
+      this.mask = 0;
+      reportError(`ugate: splice notify poll error ${status}; retrying\n`);
+      setTimeout(() => this.widenPoll(), ACCEPT_BACKOFF_MS);
+      return;
+    }
+    this.drain(); // reads the pipe empty, so the level-triggered poll rests until the next event
+  }
+}
+
+type FfiModule = {
+  Lib: { new (path: string): object; LIBC_NAME: string };
+  dlopen(path: string, syms: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...a: unknown[]) => unknown> };
+  strerror(errno: number): string;
+  errno(): number;
+};
+
+/** Libraries kept loaded for the life of the process (see openTjsSplice). */
+const loadedLibraries: object[] = [];
+
+const SPLICE_ABI = 1;
+const SPLICE_EVENT_SIZE = 32;
+
+/**
+ * The splice shim through tjs:ffi. txiki.js 26.6 cannot wrap an existing fd in a PosixSocket
+ * (createFromFD calls a native function under a name that does not exist), so the engine dup3()s
+ * its notify pipe onto the descriptor of a fresh PosixSocket, which is then polled as usual.
+ * Also, ffi.dlopen() drops its library handle when it returns (the library is unmapped and the
+ * first call crashes) unless something else holds the library open: a Lib kept here does.
+ */
+function openTjsSplice(env: Env, ffi: FfiModule, library: string, opts: SpliceOptions, onEvents: (records: Uint8Array) => void): SpliceEngine {
+  loadedLibraries.push(new ffi.Lib(library));
+  const s = ffi.dlopen(library, {
+    ugs_abi: { args: [], returns: 'int' },
+    ugs_open: { args: ['uint32', 'uint32'], returns: 'pointer' },
+    ugs_notify_dup: { args: ['pointer', 'int'], returns: 'int' },
+    ugs_add: { args: ['pointer', 'uint32', 'int', 'int', 'buffer', 'uint32', 'buffer', 'uint32', 'uint32'], returns: 'int' },
+    ugs_close: { args: ['pointer', 'uint32'], returns: 'int' },
+    ugs_close_all: { args: ['pointer'], returns: 'int' },
+    ugs_take_events: { args: ['pointer', 'buffer', 'uint32'], returns: 'uint32' },
+    ugs_stats: { args: ['pointer', 'buffer', 'uint32'], returns: 'uint32' },
+    ugs_destroy: { args: ['pointer'], returns: 'void' },
+  }).symbols;
+  const abi = s.ugs_abi!() as number;
+  if (abi !== SPLICE_ABI) throw new Error(`library ABI ${abi}, this ugate needs ${SPLICE_ABI}`);
+  const engine = s.ugs_open!(opts.pipeSize, opts.pipePool);
+  // a NULL return is a Pointer object that prints as "null"
+  if (!engine || String(engine) === 'null') throw new Error(`ugs_open: ${ffi.strerror(ffi.errno())}`);
+  const d = env.PosixSocket.defines;
+  let sock: PosixSocket;
+  try {
+    sock = new env.PosixSocket(d.AF_INET!, d.SOCK_STREAM!, 0);
+  } catch (e) {
+    s.ugs_destroy!(engine);
+    throw e;
+  }
+  const rc = s.ugs_notify_dup!(engine, sock.fileno) as number;
+  if (rc < 0) {
+    sock.close();
+    s.ugs_destroy!(engine);
+    throw new Error(`ugs_notify_dup: ${ffi.strerror(-rc)}`);
+  }
+  const batch = new Uint8Array(SPLICE_EVENT_SIZE * 256);
+  const notifier = new SpliceNotifier(env, sock, () => {
+    for (;;) {
+      const n = s.ugs_take_events!(engine, batch, batch.length) as number;
+      if (n > 0) onEvents(batch.slice(0, n * SPLICE_EVENT_SIZE));
+      if (n < 256) return;
+    }
+  });
+  let destroyed = false;
+  const handle: SpliceEngine = {
+    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) => s.ugs_add!(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs) as number,
+    close: (id) => void s.ugs_close!(engine, id),
+    closeAll: () => void s.ugs_close_all!(engine),
+    stats: () => {
+      const raw = new Uint8Array(8 * 16);
+      return raw.subarray(0, 8 * (s.ugs_stats!(engine, raw, raw.length) as number));
+    },
+    strerror: (n) => ffi.strerror(n),
+    destroy: () => {
+      if (destroyed) return;
+      destroyed = true;
+      env.open.delete(handle);
+      notifier.destroy();
+      s.ugs_destroy!(engine);
+    },
+  };
+  // exit() stops the engine thread too: its code must not be unmapped under it at process exit
+  env.open.add(handle);
+  return handle;
+}
+
 function connectErrorKind(errno: typeof ERRNO_GENERIC, n: number): ConnectErrorKind {
   if (n === errno.ECONNREFUSED) return 'refused';
   if (n === errno.ETIMEDOUT) return 'timeout';
@@ -459,17 +589,13 @@ function connectErrorKind(errno: typeof ERRNO_GENERIC, n: number): ConnectErrorK
 
 export async function createTjsRuntime(): Promise<Runtime> {
   const { PosixSocket } = (await import('tjs:posix-socket' as string)) as { PosixSocket: PosixSocketClass };
-  const ffi = (await import('tjs:ffi' as string)) as {
-    dlopen(path: string, syms: Record<string, { args: string[]; returns: string }>): { symbols: Env['libc'] };
-    Lib: { LIBC_NAME: string };
-    strerror(errno: number): string;
-  };
+  const ffi = (await import('tjs:ffi' as string)) as FfiModule;
   const libc = ffi.dlopen(ffi.Lib.LIBC_NAME, {
     shutdown: { args: ['int', 'int'], returns: 'int' },
     getsockname: { args: ['int', 'buffer', 'buffer'], returns: 'int' },
     getpeername: { args: ['int', 'buffer', 'buffer'], returns: 'int' },
     write: { args: ['int', 'buffer', 'size_t'], returns: 'ssize_t' },
-  }).symbols;
+  }).symbols as unknown as Env['libc'];
   const d = PosixSocket.defines;
   // MIPS is the one Linux architecture where SOCK_STREAM is 2; its errno numbers differ too.
   const env: Env = { PosixSocket, ev: PosixSocket.pollEvents, errno: d.SOCK_STREAM === 2 ? ERRNO_MIPS : ERRNO_GENERIC, libc, open: new Set(), strerror: (n) => ffi.strerror(n) };
@@ -545,6 +671,13 @@ export async function createTjsRuntime(): Promise<Runtime> {
       }
     },
     readFile: (path) => tjs.readFile(path),
+    openSplice: async (library, opts, onEvents) => {
+      try {
+        return openTjsSplice(env, ffi, library, opts, onEvents);
+      } catch (e) {
+        throw new Error((e as Error).message); // txiki.js InternalError → a plain message for the log
+      }
+    },
     onSignal: (signal: SignalName, handler) => tjs.addSignalListener(signal, handler),
     now: () => performance.now(),
     stdout: (text) => writeAll(1, text),

@@ -9,6 +9,12 @@ export interface SocketAddress {
   family: 4 | 6;
 }
 
+/** A socket as the native data plane takes it: its descriptor and the bytes read ahead of any reader. */
+export interface DetachedSocket {
+  fd: number;
+  pending: Uint8Array;
+}
+
 /** A connected TCP stream. Reads are pulled, so an unread socket applies backpressure to its peer. */
 export interface Conn {
   readonly remote: SocketAddress;
@@ -23,6 +29,13 @@ export interface Conn {
   close(): void;
   /** Close with a reset (RST): the peer learns the connection failed, not that it ended. */
   abort(): void;
+  /**
+   * Stops the runtime's own reading (a read still waiting resolves null) and returns the
+   * descriptor with the bytes already read but not returned by read(); null when the socket has
+   * failed or closed. The connection stays usable: the next read() resumes reading. Once the
+   * native data plane has duplicated the descriptor, close() closes only the runtime's copy.
+   */
+  detach(): Promise<DetachedSocket | null>;
   /** The destination before NAT REDIRECT (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST); null when there is no mapping. */
   originalDestination(): SocketAddress | null;
 }
@@ -31,6 +44,24 @@ export interface Listener {
   readonly address: SocketAddress;
   /** Stop accepting; open connections are untouched. */
   close(): void;
+}
+
+export interface SpliceOptions {
+  pipeSize: number;
+  pipePool: number;
+}
+
+/** The splice shim (src/native/ugate_splice.h) as a runtime loads it; ids are u32, lengths bytes. */
+export interface SpliceEngine {
+  /** 0, or -errno when the engine could not take the pair (the caller still owns both sockets) */
+  add(id: number, clientFd: number, upstreamFd: number, toUpstream: Uint8Array, toClient: Uint8Array, idleMs: number): number;
+  close(id: number): void;
+  closeAll(): void;
+  /** little-endian u64 counters in ugs_stat order */
+  stats(): Uint8Array;
+  strerror(errno: number): string;
+  /** Stops the engine thread; pairs still open are closed without events. */
+  destroy(): void;
 }
 
 export type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
@@ -47,6 +78,11 @@ export interface Runtime {
   /** Resolve a DNS name to IP literals (v4 and v6); rejects with ConnectError('dns'). */
   lookup(name: string): Promise<string[]>;
   readFile(path: string): Promise<Uint8Array>;
+  /**
+   * Loads the splice shim from `library` and starts its engine; `onEvents` receives batches of
+   * event records (UGS_EVENT_SIZE bytes each). Rejects with the reason when it cannot.
+   */
+  openSplice(library: string, opts: SpliceOptions, onEvents: (records: Uint8Array) => void): Promise<SpliceEngine>;
   onSignal(signal: SignalName, handler: () => void): void;
   /** Monotonic milliseconds. */
   now(): number;

@@ -37,7 +37,27 @@ test('defaults are filled in', (t) => {
     timeouts: { sniffMs: 5000, connectMs: 10_000, idleMs: 300_000, graceMs: 10_000 },
     sniffMaxBytes: 16384,
     accessLog: true,
+    dataPlane: 'auto',
+    splice: { library: null, pipeSize: 65536, pipePool: 32 },
   });
+});
+
+test('data plane settings, from JSON and from UCI', (t) => {
+  const j = load({ listeners: [LAN], dataPlane: 'js', splice: { library: '/opt/lib/libugate_splice.so', pipeSize: 262144, pipePool: 0 } });
+  t.deepEqual([j.dataPlane, j.splice], ['js', { library: '/opt/lib/libugate_splice.so', pipeSize: 262144, pipePool: 0 }]);
+  const uci = `config ugate 'main'
+	option data_plane 'splice'
+	option splice_library '/usr/lib/ugate/libugate_splice.so'
+	option splice_pipe_size '131072'
+	option splice_pipe_pool '8'
+config listener 'lan'
+	option type 'redirect'
+	option listen '0.0.0.0:8080'
+`;
+  const u = loadConfig([['ugate', uci]]);
+  t.deepEqual([u.dataPlane, u.splice], ['splice', { library: '/usr/lib/ugate/libugate_splice.so', pipeSize: 131072, pipePool: 8 }]);
+  const bad = t.throws(() => loadConfig([['ugate', uci.replace("'splice'", "'fast'")]]), { instanceOf: ConfigError });
+  t.deepEqual(bad.issues, [{ path: "ugate main option data_plane (line 2)", message: 'must be "auto", "splice" or "js"' }]);
 });
 
 test('every field, given explicitly', (t) => {
@@ -153,6 +173,11 @@ test('the embedded default is used when no file is given', (t) => {
 
 const ERRORS: [title: string, doc: unknown, issues: [path: string, message: string][]][] = [
   ['unknown top-level field', { listeners: [LAN], bogus: 1 }, [['bogus', 'unknown field']]],
+  ['data plane not one of the three', { listeners: [LAN], dataPlane: 'zerocopy' }, [['dataPlane', 'must be "auto", "splice" or "js"']]],
+  ['pipe size below a page', { listeners: [LAN], splice: { pipeSize: 100 } }, [['splice.pipeSize', 'Invalid value: Expected >=4096 but received 100']]],
+  ['pipe size above pipe-max-size', { listeners: [LAN], splice: { pipeSize: 4194304 } }, [['splice.pipeSize', 'Invalid value: Expected <=1048576 but received 4194304']]],
+  ['empty library path', { listeners: [LAN], splice: { library: '' } }, [['splice.library', 'must not be empty']]],
+  ['unknown splice field', { listeners: [LAN], splice: { threads: 2 } }, [['splice.threads', 'unknown field']]],
   ['unknown listener field', { listeners: [LAN, { ...LAN, name: 'b', listen: '0.0.0.0:1', Type: 'x' }] }, [['listeners[1].Type', 'unknown field']]],
   ['unknown timeouts field', { listeners: [LAN], timeouts: { sniffing: 1 } }, [['timeouts.sniffing', 'unknown field']]],
   ['unknown sniff field', { listeners: [LAN], sniff: { max: 1 } }, [['sniff.max', 'unknown field']]],
@@ -465,7 +490,7 @@ const UCI_ERRORS: [title: string, text: string, message: string][] = [
   [
     'unknown global option',
     `config ugate 'main'\n\toption log_level 'debug'\n${L1}`,
-    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, sniff_max_bytes, access_log)',
+    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, sniff_max_bytes, access_log, data_plane, splice_library, splice_pipe_size, splice_pipe_pool)',
   ],
   ['list for a single-value option', "config listener 'lan'\n\tlist type 'redirect'\n\toption listen '0.0.0.0:1'\n", 'f: listener lan option type (line 2): takes one value: use "option", not "list"'],
   ['list for a route action', `${L1}config route 'r'\n\tlist action 'reject'\n`, 'f: route r option action (line 5): takes one value: use "option", not "list"'],
@@ -547,6 +572,8 @@ test('describeConfig fills in every default, in the JSON shape', (t) => {
     timeouts: { sniff: 5000, connect: 10_000, idle: 300_000, grace: 10_000 },
     sniff: { maxBytes: 16384 },
     accessLog: true,
+    dataPlane: 'auto',
+    splice: { pipeSize: 65536, pipePool: 32 },
   });
   const d = describeConfig(loadConfig([['u', UCI]])) as { routes: unknown[]; listeners: unknown[] };
   t.deepEqual(d.routes[1], {

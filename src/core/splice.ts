@@ -1,0 +1,164 @@
+// The splice data plane: hands each forwarded pair to the C shim (src/native/ugate_splice.h),
+// which moves the bytes with splice() on its own thread, and turns the shim's event records back
+// into ForwardResults for the access log. Runtime-free: the runtime loads the shim and polls its
+// notify descriptor (Runtime.openSplice); this module only speaks the record format.
+
+import type { Conn, SpliceEngine } from '../runtime/types.ts';
+import type { CloseReason, DataPlane, ForwardOptions, ForwardResult, Forwarding } from './forward.ts';
+import { concat } from './inbound.ts';
+
+export const SPLICE_ABI = 1;
+export const EVENT_SIZE = 32;
+const STAT_NAMES = ['active', 'added', 'bytes_up', 'bytes_down', 'pipes_open', 'pipes_pooled', 'pipe_size', 'events_queued'] as const;
+
+/** enum ugs_reason, in order */
+const REASONS: (CloseReason | null)[] = ['eof', 'client-reset', 'upstream-reset', 'idle-timeout', null /* UGS_CLOSED: whoever asked */, 'error'];
+const UGS_CLOSED = 4;
+
+export interface SpliceEvent {
+  id: number;
+  reason: number;
+  up: number;
+  down: number;
+  durationMs: number;
+  errno: number;
+}
+
+/** Decodes event records (all fields little-endian, see ugate_splice.h). */
+export function decodeEvents(records: Uint8Array): SpliceEvent[] {
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const out: SpliceEvent[] = [];
+  for (let off = 0; off + EVENT_SIZE <= records.length; off += EVENT_SIZE) {
+    out.push({
+      id: view.getUint32(off, true),
+      reason: view.getUint32(off + 4, true),
+      // byte counts stay exact as numbers up to 2^53 (8 PiB)
+      up: view.getUint32(off + 8, true) + view.getUint32(off + 12, true) * 2 ** 32,
+      down: view.getUint32(off + 16, true) + view.getUint32(off + 20, true) * 2 ** 32,
+      durationMs: view.getUint32(off + 24, true),
+      errno: view.getInt32(off + 28, true),
+    });
+  }
+  return out;
+}
+
+export function decodeStats(raw: Uint8Array): Record<string, number> {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out: Record<string, number> = {};
+  STAT_NAMES.forEach((name, i) => {
+    if (8 * i + 8 <= raw.length) out[name] = view.getUint32(8 * i, true) + view.getUint32(8 * i + 4, true) * 2 ** 32;
+  });
+  return out;
+}
+
+export class SpliceDataPlane implements DataPlane {
+  readonly name = 'splice';
+  private nextId = 0;
+  private readonly waiting = new Map<number, (ev: SpliceEvent) => void>();
+  /** pairs the engine refused (e.g. out of descriptors) and the fallback carried instead */
+  fallbacks = 0;
+  private engine: SpliceEngine | null = null;
+
+  constructor(
+    private readonly fallback: DataPlane,
+    private readonly report: (line: string) => void,
+  ) {}
+
+  /** Set once the runtime has opened the engine (its event callback needs this object first). */
+  attach(engine: SpliceEngine): void {
+    this.engine = engine;
+  }
+
+  onEvents = (records: Uint8Array): void => {
+    for (const ev of decodeEvents(records)) {
+      const resolve = this.waiting.get(ev.id);
+      if (!resolve) {
+        this.report(`ugate: splice event for unknown pair ${ev.id}\n`);
+        continue;
+      }
+      this.waiting.delete(ev.id);
+      resolve(ev);
+    }
+  };
+
+  forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: ForwardOptions): Forwarding {
+    const engine = this.engine!;
+    let aborted: CloseReason | null = null;
+    let id = 0;
+    let pumped: Forwarding | null = null;
+
+    const run = async (): Promise<ForwardResult> => {
+      // Upstream first: it has no read in flight, so detaching it cannot strand client bytes.
+      const u = await upstream.detach();
+      const c = u && (await client.detach());
+      if (!u || !c) {
+        client.close();
+        upstream.close();
+        return { up: 0, down: 0, reason: u ? 'client-reset' : 'upstream-reset', error: 'socket closed before the hand-over' };
+      }
+      const toUpstream = concat(prefix, c.pending);
+      if (aborted) {
+        client.close();
+        upstream.close();
+        return { up: 0, down: 0, reason: aborted };
+      }
+      this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+      id = this.nextId;
+      const ended = new Promise<SpliceEvent>((resolve) => this.waiting.set(id, resolve));
+      const rc = engine.add(id, c.fd, u.fd, toUpstream, u.pending, opts.idleMs);
+      if (rc !== 0) {
+        this.waiting.delete(id);
+        id = 0;
+        // The sockets are still the runtime's: the JS pump carries this pair instead.
+        if (this.fallbacks++ % 1000 === 0) this.report(`ugate: splice engine refused a pair (${engine.strerror(-rc)}); forwarding it with the JS pump\n`);
+        let early = 0;
+        if (u.pending.length > 0) {
+          try {
+            await client.write(u.pending);
+            early = u.pending.length;
+          } catch (e) {
+            client.close();
+            upstream.close();
+            return { up: 0, down: 0, reason: 'client-reset', error: (e as Error).message };
+          }
+        }
+        pumped = this.fallback.forward(client, upstream, toUpstream, opts);
+        if (aborted) pumped.abort(aborted);
+        const r = await pumped.done;
+        return { ...r, down: r.down + early };
+      }
+      // The engine holds duplicates now; these close only the runtime's descriptors.
+      client.close();
+      upstream.close();
+      if (aborted) engine.close(id);
+      const ev = await ended;
+      const result: ForwardResult = { up: ev.up, down: ev.down, reason: ev.reason === UGS_CLOSED ? (aborted ?? 'shutdown') : (REASONS[ev.reason] ?? 'error') };
+      if (ev.errno > 0) result.error = engine.strerror(ev.errno);
+      return result;
+    };
+
+    return {
+      done: run(),
+      abort: (reason) => {
+        if (aborted) return;
+        aborted = reason;
+        if (pumped) pumped.abort(reason);
+        else if (id !== 0) engine.close(id);
+      },
+    };
+  }
+
+  stats(): Record<string, number> {
+    return this.engine ? decodeStats(this.engine.stats()) : {};
+  }
+
+  summary(): string {
+    const s = this.stats();
+    return `splice pairs=${s.added ?? 0} up=${s.bytes_up ?? 0} down=${s.bytes_down ?? 0} open=${s.active ?? 0} pipes=${s.pipes_open ?? 0} fallbacks=${this.fallbacks}`;
+  }
+
+  close(): void {
+    this.engine?.destroy();
+    this.engine = null;
+  }
+}
