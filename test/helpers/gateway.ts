@@ -75,6 +75,9 @@ async function until<T>(check: () => T | undefined, timeoutMs: number, what: () 
 export async function startGateway(config: object | string | null, opts: { netns?: string; args?: string[] } = {}): Promise<RunningGateway> {
   const args = opts.args ?? (config === null ? ['run'] : ['run', '-c', writeTempConfig(config)]);
   let [cmd, argv] = ugateCommand(args);
+  // As procd does on the router (and Node does for itself): the soft descriptor limit up to the
+  // hard one, so that tests with a thousand connections measure ugate, not a 1024 default.
+  [cmd, argv] = ['sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', cmd, ...argv]];
   if (opts.netns) [cmd, argv] = ['ip', ['netns', 'exec', opts.netns, cmd, ...argv]];
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -8,7 +8,7 @@ import type { Conn } from '../../src/runtime/types.ts';
 
 function conn(read: () => Promise<Uint8Array | null>): Conn {
   const a = { host: '127.0.0.1', port: 1, family: 4 as const };
-  return { remote: a, local: a, read, write: async () => {}, shutdownWrite: () => {}, close: () => {}, abort: () => {}, originalDestination: () => null };
+  return { remote: a, local: a, read, write: async () => {}, shutdownWrite: () => {}, close: () => {}, abort: () => {}, detach: async () => null, originalDestination: () => null };
 }
 
 test('a read pending at the deadline that later fails reaches its next reader, unhandled by nobody', async (t) => {
@@ -36,4 +36,19 @@ test('bytes and EOF seen while sniffing are replayed by the released stream', as
   const released = inbound.release();
   t.is(await released.read(), null);
   t.is(await released.read(), null);
+});
+
+test('detach at the hand-over: the bytes of the read in flight come before those the runtime still holds', async (t) => {
+  // A runtime conn whose read is in flight when the sniff deadline passes; detach() settles it
+  // with the chunk that arrived meanwhile and returns what it read after that.
+  let deliver!: (c: Uint8Array | null) => void;
+  const c = conn(() => new Promise((resolve) => (deliver = resolve)));
+  c.detach = async () => {
+    deliver(new Uint8Array([7, 8]));
+    return { fd: 42, pending: new Uint8Array([9]) };
+  };
+  const inbound = new Inbound(c);
+  t.false(await inbound.fill(performance.now() + 10, () => performance.now()));
+  const d = await inbound.release().detach();
+  t.deepEqual(d && { fd: d.fd, pending: Array.from(d.pending) }, { fd: 42, pending: [7, 8, 9] });
 });
