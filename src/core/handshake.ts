@@ -26,7 +26,7 @@ export interface SessionContext {
   accessLog: (line: string) => void;
   /** Is ip:port one of ugate's own listening addresses? */
   isListenAddress(ip: string, port: number): boolean;
-  /** local addresses ("ip|port") of ugate's own upstream connections, to recognise them on accept */
+  /** ugate's own upstream connections ("local>remote"), to recognise them coming back on accept */
   outbound: Set<string>;
   dataPlane: DataPlane;
 }

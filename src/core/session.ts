@@ -98,8 +98,13 @@ async function sniHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inb
 
 const HANDSHAKES = { redirect: redirectHandshake, sni: sniHandshake, mixed: mixedHandshake };
 
-function addressKey(a: { host: string; port: number }): string {
-  return `${a.host}|${a.port}`;
+/**
+ * A TCP connection by both ends. Only the whole pair identifies ugate's own upstream connection
+ * coming back: the kernel gives one local port to many connections with different peers, so a
+ * client may well have the same address as one of ugate's outbound sockets.
+ */
+function connectionKey(from: { host: string; port: number }, to: { host: string; port: number }): string {
+  return `${from.host}|${from.port}>${to.host}|${to.port}`;
 }
 
 export class Session {
@@ -132,7 +137,9 @@ export class Session {
     try {
       const hs = await HANDSHAKES[this.listener.type](this.ctx, this.listener, inbound, rec, started + config.timeouts.sniffMs);
       if (!hs || this.aborted) return;
-      if (this.ctx.outbound.has(addressKey(this.conn.remote))) {
+      // Where the client was going: the original destination when REDIRECTed, else our address.
+      const dst = this.listener.type === 'redirect' && hs.passthrough ? hs.passthrough : this.conn.local;
+      if (this.ctx.outbound.has(connectionKey(this.conn.remote, dst))) {
         // ugate's own upstream connection came back to it (e.g. by the router's LAN address).
         stats.rejected++;
         rec.close = 'loop';
@@ -169,7 +176,7 @@ export class Session {
         rec.error = ce.message;
         return await replyAndClose(rt, inbound, hs.connectFailedReply(ce));
       }
-      outboundKey = addressKey(this.upstream.local);
+      outboundKey = connectionKey(this.upstream.local, this.upstream.remote);
       this.ctx.outbound.add(outboundKey);
       if (this.aborted) return;
       const reply = hs.connectedReply(this.upstream);

@@ -16,6 +16,7 @@ const skipReason = !isRoot ? 'needs root' : tools.length > 0 ? `needs ${tools.jo
 const REDIRECT_PORT = 15001;
 const PROXY_PORT = 1080;
 const BLACKHOLE_PORT = 81;
+const EDGE_PORT = 8443;
 const SERVER4 = '10.201.2.2';
 const SERVER6 = 'fd00:201:2::2';
 const ROUTER4 = '10.201.1.1';
@@ -111,10 +112,14 @@ async function buildLab(fw: Firewall): Promise<Lab> {
       listeners: [
         { name: 'lan', type: 'redirect', listen: [`0.0.0.0:${REDIRECT_PORT}`, `[::]:${REDIRECT_PORT}`], default: 'passthrough' },
         { name: 'proxy', type: 'mixed', listen: `${ROUTER4}:${PROXY_PORT}` },
+        { name: 'edge', type: 'sni', listen: `0.0.0.0:${EDGE_PORT}`, default: 'reject' },
       ],
       routes: [
         { name: 'routed', match: { protocols: ['tls'], hosts: ['routed.test'] }, action: { forward: `${SERVER4}:8443` } },
         { name: 'blocked', match: { hosts: ['blocked.test', '*.blocked.test'] }, action: 'reject' },
+        // ugate's own 'edge' listener by the router's LAN address: not one of the literal listen
+        // addresses, so the dial goes out and comes back in
+        { name: 'self', match: { listeners: ['lan'], hosts: ['self.test'] }, action: { forward: `${ROUTER4}:${EDGE_PORT}` } },
       ],
       timeouts: { grace: '1s', connect: '700ms' },
     },
@@ -213,6 +218,19 @@ export function captureTests(fw: Firewall): void {
       return x.length >= 2 ? x : undefined;
     });
     t.true(lines.every((x) => x.dst === `${SERVER4}:${BLACKHOLE_PORT}` && Number(x.ms) >= 700));
+  });
+
+  declare(title('ugate reaching itself by a LAN address is recognised by the whole connection and closed as a loop'), async (t) => {
+    const l = await labReady();
+    const r = await curlIn(l, ['-k', '--resolve', `self.test:443:${SERVER4}`, 'https://self.test/']);
+    t.not(r.code, 0);
+    const inner = await waitFor(() => l.gw.accessLog().find((x) => x.close === 'loop'));
+    t.like(inner, { listener: 'edge', sni: 'self.test', error: 'the client is ugate itself (forwarding loop)' });
+    t.true(inner.client!.startsWith(`${ROUTER4}:`));
+    const outer = await waitFor(() => l.gw.accessLog().find((x) => x.route === 'self'));
+    t.like(outer, { listener: 'lan', backend: `${ROUTER4}:${EDGE_PORT}` });
+    // one hop, not a chain of them
+    t.is(l.gw.accessLog().filter((x) => x.sni === 'self.test').length, 2);
   });
 
   declare(title('a direct connection to the redirect port (no NAT mapping) is closed and counted'), async (t) => {
