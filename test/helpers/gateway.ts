@@ -45,6 +45,12 @@ export function parseLogfmt(line: string): Record<string, string> {
   return out;
 }
 
+/** Gateways still running when this test process ends (a timed-out file skips its teardowns). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 let configCounter = 0;
 export function writeTempConfig(config: object | string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ugate-test-'));
@@ -80,6 +86,8 @@ export async function startGateway(config: object | string | null, opts: { netns
   [cmd, argv] = ['sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', cmd, ...argv]];
   if (opts.netns) [cmd, argv] = ['ip', ['netns', 'exec', opts.netns, cmd, ...argv]];
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.on('exit', () => running.delete(proc));
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
