@@ -502,7 +502,7 @@ function render(rows, meta) {
 
 async function main() {
   const ids = [...PEERS.map((p) => p.id), 'iperf'];
-  const badFlags = argv.filter((a) => !/^--(quick|keep|access-log|only=.*|bundle=.*)$/.test(a));
+  const badFlags = argv.filter((a) => !/^--(quick|keep|access-log|only=.*|bundle=.*|splice=.*)$/.test(a));
   if (badFlags.length) throw new Error(`unknown argument ${badFlags.join(' ')}; see the head of bench/run.mjs`);
   const unknown = (ONLY ?? []).filter((id) => !ids.includes(id));
   if (unknown.length) throw new Error(`--only: unknown ${unknown.join(', ')}; known: ${ids.join(' ')}`);

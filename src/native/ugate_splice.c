@@ -29,6 +29,9 @@
 /* bytes one direction may move in one service pass before yielding to other pairs */
 #define BUDGET_PIPES 16
 #define THREAD_STACK (128 * 1024)
+/* Smallest read while the destination is slow: a stalled pair pins at most this much in its
+ * pipe, not the whole capacity (which only a fast destination gets to use). */
+#define MIN_CHUNK (64 * 1024)
 
 struct pair;
 
@@ -44,6 +47,7 @@ struct dir {
     struct end *src, *dst;
     int pipe_r, pipe_w; /* -1 while no bytes are in flight */
     uint32_t in_pipe;
+    uint32_t chunk; /* bytes asked of src per splice: shrinks while dst is the slower side */
     uint8_t *prefix; /* written to dst before any spliced byte */
     uint32_t prefix_len, prefix_off;
     uint64_t bytes;
@@ -125,7 +129,7 @@ static int pipe_acquire(ugs_engine *e, struct dir *d) {
         if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return -errno;
         /* A bigger pipe means fewer splice calls per megabyte; refusal (pipe-max-size, per-user
          * limits) leaves the kernel default, which still works. */
-        if (e->pipe_size > 0) (void)fcntl(p[0], F_SETPIPE_SZ, (int)e->pipe_size);
+        (void)fcntl(p[0], F_SETPIPE_SZ, (int)e->pipe_size);
         d->pipe_r = p[0];
         d->pipe_w = p[1];
         pthread_mutex_lock(&e->lock);
@@ -269,7 +273,7 @@ enum pump_result { PUMP_WAIT, PUMP_MORE, PUMP_CLOSED };
 /* Moves bytes for one direction until the kernel blocks, the budget runs out, or it ends. */
 static enum pump_result pump(ugs_engine *e, struct pair *p, struct dir *d, uint64_t now) {
     uint64_t moved = 0;
-    uint64_t budget = (uint64_t)BUDGET_PIPES * (e->pipe_size ? e->pipe_size : 65536);
+    uint64_t budget = (uint64_t)BUDGET_PIPES * e->pipe_size;
 
     while (d->prefix_off < d->prefix_len) {
         ssize_t n = send(d->dst->fd, d->prefix + d->prefix_off, d->prefix_len - d->prefix_off, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -293,10 +297,14 @@ static enum pump_result pump(ugs_engine *e, struct pair *p, struct dir *d, uint6
             ssize_t n = splice(d->pipe_r, NULL, d->dst->fd, NULL, d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n < 0) {
                 if (errno == EINTR) continue;
-                if (would_block(errno)) return PUMP_WAIT;
+                if (would_block(errno)) {
+                    if (d->chunk / 2 >= MIN_CHUNK) d->chunk /= 2;
+                    return PUMP_WAIT;
+                }
                 pair_fail(e, p, d->dst, errno);
                 return PUMP_CLOSED;
             }
+            if ((uint32_t)n == d->in_pipe && d->chunk < e->pipe_size) d->chunk = d->chunk * 2 > e->pipe_size ? e->pipe_size : d->chunk * 2;
             d->in_pipe -= (uint32_t)n;
             d->bytes += (uint64_t)n;
             moved += (uint64_t)n;
@@ -319,7 +327,7 @@ static enum pump_result pump(ugs_engine *e, struct pair *p, struct dir *d, uint6
                 return PUMP_CLOSED;
             }
         }
-        ssize_t n = splice(d->src->fd, NULL, d->pipe_w, NULL, e->pipe_size ? e->pipe_size : 65536, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        ssize_t n = splice(d->src->fd, NULL, d->pipe_w, NULL, d->chunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n == 0) {
             d->src_eof = true;
             touch(p, now);
@@ -360,6 +368,7 @@ static void service(ugs_engine *e, struct pair *p, uint64_t now) {
 
 static void register_pair(ugs_engine *e, struct pair *p, uint64_t now) {
     p->start_ms = p->last_ms = now;
+    p->up.chunk = p->down.chunk = e->pipe_size;
     p->next = e->live;
     if (e->live) e->live->prev = p;
     e->live = p;
@@ -491,7 +500,7 @@ ugs_engine *ugs_open(uint32_t pipe_size, uint32_t pool_max) {
     ugs_engine *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     e->epfd = e->ctl_fd = e->notify_r = e->notify_w = -1;
-    e->pipe_size = pipe_size;
+    e->pipe_size = pipe_size ? pipe_size : 65536;
     e->pool_max = pool_max;
     int err = 0;
     int np[2];
@@ -514,7 +523,7 @@ ugs_engine *ugs_open(uint32_t pipe_size, uint32_t pool_max) {
     /* Report the capacity a pipe will really have, so the benchmark can say what it measured. */
     int probe[2];
     if (pipe2(probe, O_CLOEXEC) == 0) {
-        if (pipe_size > 0) (void)fcntl(probe[0], F_SETPIPE_SZ, (int)pipe_size);
+        (void)fcntl(probe[0], F_SETPIPE_SZ, (int)e->pipe_size);
         int got = fcntl(probe[0], F_GETPIPE_SZ);
         e->stat[UGS_STAT_PIPE_SIZE] = got > 0 ? (uint64_t)got : 0;
         if (got > 0) e->pipe_size = (uint32_t)got;

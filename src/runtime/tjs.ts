@@ -205,8 +205,10 @@ class TjsConn extends Polled implements Conn {
 
   constructor(env: Env, sock: PosixSocket, private readonly isAccepted: boolean) {
     super(env, sock);
-    this.remote = sockName(env, sock.fileno, true);
-    this.local = sockName(env, sock.fileno, false);
+    // An outgoing socket has no addresses before connect(): learnAddresses() fills them in.
+    const unknown: SocketAddress = { host: '0.0.0.0', port: 0, family: 4 };
+    this.remote = isAccepted ? sockName(env, sock.fileno, true) : unknown;
+    this.local = isAccepted ? sockName(env, sock.fileno, false) : unknown;
     // Small writes go out at once, as with Node's noDelay: interactive protocols must not wait
     // for Nagle plus delayed ACKs (~40 ms per exchange).
     try {
@@ -298,6 +300,9 @@ class TjsConn extends Polled implements Conn {
     let data: Uint8Array;
     try {
       data = this.sock.recvmsg(READ_SIZE).data;
+      // recvmsg() returns a view of a READ_SIZE allocation: small reads are copied, so that bytes
+      // kept for a while (a sniffed prefix) do not hold 64 KiB each.
+      if (data.length < READ_SIZE / 4) data = data.slice();
     } catch (e) {
       if (this.retryLater(e)) return;
       return this.fail(e as Error);

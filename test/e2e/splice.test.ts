@@ -230,5 +230,5 @@ test('dataPlane "splice" with the shim missing is a start-up error naming the li
 test('by default the shim beside the bundle is used', async (t) => {
   const gw = await startGateway({ listeners: [{ name: 'in', type: 'sni', listen: '127.0.0.1:0' }] });
   t.teardown(() => gw.stop());
-  t.regex(gw.stderr(), /ugate: data plane splice library=\S+\/dist\/libugate_splice\.so pipe_size=65536\n/);
+  t.regex(gw.stderr(), /ugate: data plane splice library=\S+\/dist\/libugate_splice\.so pipe_size=1048576\n/);
 });

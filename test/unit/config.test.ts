@@ -38,7 +38,7 @@ test('defaults are filled in', (t) => {
     sniffMaxBytes: 16384,
     accessLog: true,
     dataPlane: 'auto',
-    splice: { library: null, pipeSize: 65536, pipePool: 32 },
+    splice: { library: null, pipeSize: 1048576, pipePool: 32 },
   });
 });
 
@@ -573,7 +573,7 @@ test('describeConfig fills in every default, in the JSON shape', (t) => {
     sniff: { maxBytes: 16384 },
     accessLog: true,
     dataPlane: 'auto',
-    splice: { pipeSize: 65536, pipePool: 32 },
+    splice: { pipeSize: 1048576, pipePool: 32 },
   });
   const d = describeConfig(loadConfig([['u', UCI]])) as { routes: unknown[]; listeners: unknown[] };
   t.deepEqual(d.routes[1], {
