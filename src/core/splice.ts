@@ -92,9 +92,10 @@ export class SpliceDataPlane implements DataPlane {
       const u = await upstream.detach();
       const c = u && (await client.detach());
       if (!u || !c) {
-        client.close();
-        upstream.close();
-        return { up: 0, down: 0, reason: u ? 'client-reset' : 'upstream-reset', error: 'socket closed before the hand-over' };
+        // One side failed: the other learns it by a reset, as the JS pump would pass it on.
+        client.abort();
+        upstream.abort();
+        return { up: 0, down: 0, reason: u ? 'client-reset' : 'upstream-reset', error: 'socket failed before the hand-over' };
       }
       const toUpstream = concat(prefix, c.pending);
       if (aborted) {
@@ -102,10 +103,24 @@ export class SpliceDataPlane implements DataPlane {
         upstream.close();
         return { up: 0, down: 0, reason: aborted };
       }
+      if (!this.engine) {
+        // closed while this pair was being detached (shutdown)
+        client.close();
+        upstream.close();
+        return { up: 0, down: 0, reason: aborted ?? 'shutdown' };
+      }
       this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
       id = this.nextId;
       const ended = new Promise<SpliceEvent>((resolve) => this.waiting.set(id, resolve));
-      const rc = engine.add(id, c.fd, u.fd, toUpstream, u.pending, opts.idleMs);
+      let rc: number;
+      try {
+        rc = engine.add(id, c.fd, u.fd, toUpstream, u.pending, opts.idleMs);
+      } catch (e) {
+        this.waiting.delete(id);
+        client.abort();
+        upstream.abort();
+        return { up: 0, down: 0, reason: 'error', error: `splice hand-over: ${(e as Error).message}` };
+      }
       if (rc !== 0) {
         this.waiting.delete(id);
         id = 0;
@@ -160,5 +175,8 @@ export class SpliceDataPlane implements DataPlane {
   close(): void {
     this.engine?.destroy();
     this.engine = null;
+    // Pairs the engine closed without an event (teardown) still end their sessions.
+    for (const [id, resolve] of this.waiting) resolve({ id, reason: UGS_CLOSED, up: 0, down: 0, durationMs: 0, errno: 0 });
+    this.waiting.clear();
   }
 }

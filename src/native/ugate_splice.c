@@ -216,7 +216,8 @@ static void close_socket(int fd, bool reset) {
     close(fd);
 }
 
-/* Best effort: bytes already taken from one side still reach the other before it is reset. */
+/* Best effort: bytes already taken from the failed side are handed to the other side's kernel
+ * before that side is reset; whatever the RST overtakes is lost, as with any reset. */
 static void flush_pipe(struct dir *d) {
     while (d->in_pipe > 0) {
         ssize_t n = splice(d->pipe_r, NULL, d->dst->fd, NULL, d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -244,9 +245,10 @@ static void pair_close(ugs_engine *e, struct pair *p, uint32_t reason, int err, 
     if (reason == UGS_UPSTREAM_RESET) flush_pipe(&p->down);
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->client.fd, NULL);
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->upstream.fd, NULL);
-    /* a reset on one side is passed on as a reset, so a truncated stream cannot look complete */
-    close_socket(p->client.fd, reason == UGS_UPSTREAM_RESET);
-    close_socket(p->upstream.fd, reason == UGS_CLIENT_RESET);
+    /* A reset on one side is passed on as a reset, so a truncated stream cannot look complete;
+     * so is a local failure (no pipe, no epoll slot), which cuts both streams short. */
+    close_socket(p->client.fd, reason == UGS_UPSTREAM_RESET || reason == UGS_ERROR);
+    close_socket(p->upstream.fd, reason == UGS_CLIENT_RESET || reason == UGS_ERROR);
     pipe_release(e, &p->up);
     pipe_release(e, &p->down);
     free(p->up.prefix);
@@ -508,7 +510,7 @@ ugs_engine *ugs_open(uint32_t pipe_size, uint32_t pool_max) {
     bool attr_ok = false, lock_ok = false;
     e->pool = calloc(pool_max ? 2 * (size_t)pool_max : 1, sizeof(int));
     if (!e->pool) goto fail_errno;
-    if (pthread_mutex_init(&e->lock, NULL) != 0) goto fail_errno;
+    if ((err = pthread_mutex_init(&e->lock, NULL)) != 0) goto fail;
     lock_ok = true;
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (e->epfd < 0) goto fail_errno;
@@ -531,7 +533,7 @@ ugs_engine *ugs_open(uint32_t pipe_size, uint32_t pool_max) {
         close(probe[1]);
     }
 
-    if (pthread_attr_init(&attr) != 0) goto fail_errno;
+    if ((err = pthread_attr_init(&attr)) != 0) goto fail;
     attr_ok = true;
     (void)pthread_attr_setstacksize(&attr, THREAD_STACK);
     /* The engine thread takes no signals: the runtime's handlers run on its own thread, and a
@@ -595,6 +597,11 @@ static uint8_t *copy_bytes(const uint8_t *src, uint32_t len, bool *ok) {
 
 int ugs_add(ugs_engine *e, uint32_t id, int client_fd, int upstream_fd, const uint8_t *to_upstream, uint32_t to_upstream_len,
             const uint8_t *to_client, uint32_t to_client_len, uint32_t idle_ms) {
+#ifdef UGS_TEST_REFUSE_ADD
+    /* test build only (test/e2e/splice.test.ts): every pair refused, as when out of descriptors */
+    (void)e, (void)id, (void)client_fd, (void)upstream_fd, (void)to_upstream, (void)to_upstream_len, (void)to_client, (void)to_client_len, (void)idle_ms;
+    return -EMFILE;
+#endif
     struct pair *p = calloc(1, sizeof *p);
     if (!p) return -ENOMEM;
     p->id = id;

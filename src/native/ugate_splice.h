@@ -33,7 +33,7 @@ enum ugs_reason {
     UGS_UPSTREAM_RESET = 2, /* the upstream side failed; the client was reset too */
     UGS_IDLE_TIMEOUT = 3,   /* no byte moved for idle_ms; both closed normally */
     UGS_CLOSED = 4,         /* closed by ugs_close / ugs_close_all; both closed normally */
-    UGS_ERROR = 5           /* local failure (out of descriptors, epoll); both closed normally */
+    UGS_ERROR = 5           /* local failure (out of descriptors, epoll); both reset */
 };
 
 /*

@@ -10,6 +10,7 @@ interface NodeHandle {
   fd?: number;
   reading?: boolean;
   readStop(): number;
+  readStart(): number;
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -52,6 +53,8 @@ class NodeConn implements Conn {
   private ended = false;
   private failure: Error | null = null;
   private waiter: { resolve: (c: Uint8Array | null) => void; reject: (e: Error) => void } | null = null;
+  /** reading was stopped under the stream by detach(): the next read() restarts it */
+  private detached = false;
   /** writes not yet flushed; rejected if the socket fails or closes first */
   private readonly writeWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
 
@@ -96,6 +99,16 @@ class NodeConn implements Conn {
     if (this.ended || this.socket.destroyed) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
+      if (this.detached) {
+        // The stream still believes a read is under way (detach stopped libuv beneath it), so
+        // resume() alone would never read again: restart the handle itself.
+        this.detached = false;
+        const handle = (this.socket as unknown as { _handle?: NodeHandle | null })._handle;
+        if (handle) {
+          handle.reading = true;
+          handle.readStart();
+        }
+      }
       this.socket.resume();
     });
   }
@@ -127,6 +140,7 @@ class NodeConn implements Conn {
     }
     handle.reading = false;
     handle.readStop();
+    this.detached = true;
     this.waiter?.resolve(null);
     this.waiter = null;
     const pending = this.queue.splice(0);
@@ -173,6 +187,7 @@ async function loadOriginalDst(): Promise<GetOriginalDst> {
 }
 
 const SPLICE_ABI = 1;
+const EBADF = 9; // the same number on every Linux architecture
 const SPLICE_EVENT_SIZE = 32;
 
 /**
@@ -222,11 +237,14 @@ async function openNodeSplice(net: typeof NodeNet, library: string, opts: Splice
   notifier.unref();
   let destroyed = false;
   return {
-    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) => add(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs) as number,
-    close: (id) => void close(engine, id),
-    closeAll: () => void closeAll(engine),
+    // After destroy() the engine's memory is gone: every call is refused, none reaches C.
+    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) =>
+      destroyed ? -EBADF : (add(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs) as number),
+    close: (id) => void (destroyed || close(engine, id)),
+    closeAll: () => void (destroyed || closeAll(engine)),
     stats: () => {
       const raw = new Uint8Array(8 * 16);
+      if (destroyed) return raw.subarray(0, 0);
       return raw.subarray(0, 8 * (stats(engine, raw, raw.length) as number));
     },
     strerror: (n) => strerror(n) as string,

@@ -513,6 +513,7 @@ type FfiModule = {
 const loadedLibraries: object[] = [];
 
 const SPLICE_ABI = 1;
+const EBADF = 9; // the same number on every Linux architecture
 const SPLICE_EVENT_SIZE = 32;
 
 /**
@@ -564,11 +565,14 @@ function openTjsSplice(env: Env, ffi: FfiModule, library: string, opts: SpliceOp
   });
   let destroyed = false;
   const handle: SpliceEngine = {
-    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) => s.ugs_add!(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs) as number,
-    close: (id) => void s.ugs_close!(engine, id),
-    closeAll: () => void s.ugs_close_all!(engine),
+    // After destroy() the engine's memory is gone: every call is refused, none reaches C.
+    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) =>
+      destroyed ? -EBADF : (s.ugs_add!(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs) as number),
+    close: (id) => void (destroyed || s.ugs_close!(engine, id)),
+    closeAll: () => void (destroyed || s.ugs_close_all!(engine)),
     stats: () => {
       const raw = new Uint8Array(8 * 16);
+      if (destroyed) return raw.subarray(0, 0);
       return raw.subarray(0, 8 * (s.ugs_stats!(engine, raw, raw.length) as number));
     },
     strerror: (n) => ffi.strerror(n),

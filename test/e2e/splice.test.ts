@@ -4,7 +4,9 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { startGateway, waitFor, writeTempConfig, ugateCommand, type RunningGateway } from '../helpers/gateway.ts';
 import { connectTcp, readAll, run } from '../helpers/servers.ts';
@@ -225,6 +227,38 @@ test('dataPlane "splice" with the shim missing is a start-up error naming the li
   const r = await run(cmd, args);
   t.is(r.code, 1);
   t.regex(r.stderr, /dataPlane "splice": cannot load the splice shim: \/nonexistent\/libugate_splice\.so/);
+});
+
+test('a pair the shim refuses (out of descriptors) is carried by the JS pump, whole, both ways', async (t) => {
+  // A build of the shim whose ugs_add always fails with EMFILE: the path taken when it runs out.
+  const dir = mkdtempSync(join(tmpdir(), 'ugate-refuse-'));
+  const lib = join(dir, 'libugate_splice.so');
+  const cc = await run('cc', ['-std=c11', '-O2', '-pthread', '-fPIC', '-shared', '-DUGS_TEST_REFUSE_ADD', '-o', lib, 'src/native/ugate_splice.c']);
+  t.is(cc.code, 0, cc.stderr);
+  let got!: Promise<Buffer>;
+  const be = await backend((s) => {
+    s.write('server speaks first\n');
+    got = readAll(s);
+    void got.then((b) => s.end(`got ${b.length}`));
+  });
+  const gw = await startGateway({
+    listeners: [{ name: 'in', type: 'sni', listen: '127.0.0.1:0', default: { forward: `127.0.0.1:${be.port}` } }],
+    dataPlane: 'splice',
+    splice: { library: lib },
+  });
+  t.teardown(() => (be.close(), gw.stop()));
+  const c = await connectTcp('127.0.0.1', gw.addr('in').port);
+  const hello = Buffer.from(buildClientHello({ sni: 'refused.test' }));
+  const body = Buffer.alloc(3 * MB, 7);
+  const reply = readAll(c);
+  c.write(hello);
+  await new Promise((r) => setTimeout(r, 200)); // the hand-over happens while the client pauses
+  c.end(body);
+  t.is((await reply).toString(), `server speaks first\ngot ${hello.length + body.length}`);
+  t.true((await got).equals(Buffer.concat([hello, body])));
+  const [log] = await gw.waitForAccessLog(1);
+  t.like(log, { close: 'eof', up: String(hello.length + body.length), down: String(20 + `got ${hello.length + body.length}`.length) });
+  t.regex(gw.stderr(), /splice engine refused a pair \(Too many open files\); forwarding it with the JS pump/);
 });
 
 test('by default the shim beside the bundle is used', async (t) => {
