@@ -5,7 +5,7 @@
 import type { Config } from '../config/model.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { jsPump, type DataPlane } from './forward.ts';
-import { SpliceDataPlane } from './splice.ts';
+import { openSpliceEngine, SpliceDataPlane } from './splice.ts';
 
 export const LIBRARY_NAME = 'libugate_splice.so';
 const INSTALLED = `/usr/lib/ugate/${LIBRARY_NAME}`;
@@ -36,7 +36,8 @@ export async function openDataPlane(rt: Runtime, config: Config): Promise<DataPl
   for (const library of libraryCandidates(rt, config)) {
     const plane = new SpliceDataPlane(jsPump, (line) => rt.stderr(line));
     try {
-      plane.attach(await rt.openSplice(library, { pipeSize: config.splice.pipeSize, pipePool: config.splice.pipePool }, plane.onEvents));
+      const lib = await rt.loadSplice(library);
+      plane.attach(openSpliceEngine(lib, rt.watchReadable, { pipeSize: config.splice.pipeSize, pipePool: config.splice.pipePool }, plane.onEvents));
     } catch (e) {
       errors.push(`${library}: ${(e as Error).message}`);
       continue;

@@ -1,14 +1,17 @@
 // The splice data plane: hands each forwarded pair to the C shim (src/native/ugate_splice.h),
 // which moves the bytes with splice() on its own thread, and turns the shim's event records back
-// into ForwardResults for the access log. Runtime-free: the runtime loads the shim and polls its
-// notify descriptor (Runtime.openSplice); this module only speaks the record format.
+// into ForwardResults for the access log. Runtime-free: the runtime only loads the library
+// (Runtime.loadSplice) and watches the notify descriptor (Runtime.watchReadable).
 
-import type { Conn, SpliceEngine } from '../runtime/types.ts';
+import type { Conn, Runtime, SpliceLibrary } from '../runtime/types.ts';
 import type { CloseReason, DataPlane, ForwardOptions, ForwardResult, Forwarding } from './forward.ts';
 import { concat } from './inbound.ts';
 
 export const SPLICE_ABI = 1;
 export const EVENT_SIZE = 32;
+const EVENT_BATCH = 256;
+const STAT_COUNT = 16; // room for counters a newer shim may add
+const EBADF = 9; // the same number on every Linux architecture
 const STAT_NAMES = ['active', 'added', 'bytes_up', 'bytes_down', 'pipes_open', 'pipes_pooled', 'pipe_size', 'events_queued'] as const;
 
 /** enum ugs_reason, in order */
@@ -49,6 +52,67 @@ export function decodeStats(raw: Uint8Array): Record<string, number> {
     if (8 * i + 8 <= raw.length) out[name] = view.getUint32(8 * i, true) + view.getUint32(8 * i + 4, true) * 2 ** 32;
   });
   return out;
+}
+
+export interface SpliceOptions {
+  pipeSize: number;
+  pipePool: number;
+}
+
+/** One running engine of the shim; ids are u32. */
+export interface SpliceEngine {
+  /** 0, or -errno when the engine could not take the pair (the caller still owns both sockets) */
+  add(id: number, clientFd: number, upstreamFd: number, toUpstream: Uint8Array, toClient: Uint8Array, idleMs: number): number;
+  close(id: number): void;
+  /** little-endian u64 counters in ugs_stat order */
+  stats(): Uint8Array;
+  strerror(errno: number): string;
+  /** Stops the engine thread; pairs still open are closed without events. */
+  destroy(): void;
+}
+
+/** Starts an engine; `onEvents` receives batches of event records. Throws the reason it cannot. */
+export function openSpliceEngine(
+  lib: SpliceLibrary,
+  watchReadable: Runtime['watchReadable'],
+  opts: SpliceOptions,
+  onEvents: (records: Uint8Array) => void,
+): SpliceEngine {
+  const abi = lib.abi();
+  if (abi !== SPLICE_ABI) throw new Error(`library ABI ${abi}, this ugate needs ${SPLICE_ABI}`);
+  const engine = lib.open(opts.pipeSize, opts.pipePool);
+  if (!engine) throw new Error(`ugs_open: ${lib.strerror(lib.errno())}`);
+  const fd = lib.notifyDup(engine, -1);
+  if (fd < 0) {
+    lib.destroy(engine);
+    throw new Error(`ugs_notify_dup: ${lib.strerror(-fd)}`);
+  }
+  const batch = new Uint8Array(EVENT_SIZE * EVENT_BATCH);
+  const watch = watchReadable(fd, () => {
+    for (;;) {
+      const n = lib.takeEvents(engine, batch, batch.length);
+      if (n > 0) onEvents(batch.slice(0, n * EVENT_SIZE));
+      if (n < EVENT_BATCH) return;
+    }
+  });
+  let destroyed = false;
+  // After destroy() the engine's memory is gone: every call is refused, none reaches C.
+  return {
+    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) =>
+      destroyed ? -EBADF : lib.add(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs),
+    close: (id) => void (destroyed || lib.close(engine, id)),
+    stats: () => {
+      const raw = new Uint8Array(8 * STAT_COUNT);
+      return destroyed ? raw.subarray(0, 0) : raw.subarray(0, 8 * lib.stats(engine, raw, raw.length));
+    },
+    strerror: (n) => lib.strerror(n),
+    destroy: () => {
+      if (destroyed) return;
+      destroyed = true;
+      watch.close();
+      lib.destroy(engine);
+    },
+  };
 }
 
 export class SpliceDataPlane implements DataPlane {

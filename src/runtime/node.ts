@@ -1,9 +1,9 @@
 // Node.js implementation of the runtime boundary: node:net sockets, pulled one chunk at a time
-// so an unread socket pushes back on its peer. SO_ORIGINAL_DST through koffi (libc getsockopt).
+// so an unread socket pushes back on its peer. SO_ORIGINAL_DST and the splice shim through koffi.
 
 import type * as NodeNet from 'node:net';
 import { decodeSockaddr, SO_ORIGINAL_DST, SOCKADDR_IN6_SIZE, SOL_IP, SOL_IPV6 } from './sockaddr.ts';
-import { ConnectError, type Conn, type ConnectErrorKind, type DetachedSocket, type Listener, type Runtime, type SocketAddress, type SpliceEngine, type SpliceOptions } from './types.ts';
+import { ConnectError, type Conn, type ConnectErrorKind, type DetachedSocket, type Listener, type Runtime, type SocketAddress, type SpliceLibrary } from './types.ts';
 
 /** The libuv stream handle behind a net.Socket (Node internals, stable since Node 0.x). */
 interface NodeHandle {
@@ -186,74 +186,26 @@ async function loadOriginalDst(): Promise<GetOriginalDst> {
   };
 }
 
-const SPLICE_ABI = 1;
-const EBADF = 9; // the same number on every Linux architecture
-const SPLICE_EVENT_SIZE = 32;
-
-/**
- * The splice shim through koffi. Its notify descriptor (a pipe) is watched by a net.Socket, so
- * completions arrive as ordinary libuv reads: no timer, no busy wait.
- */
-async function openNodeSplice(net: typeof NodeNet, library: string, opts: SpliceOptions, onEvents: (records: Uint8Array) => void): Promise<SpliceEngine> {
+/** The splice shim through koffi. */
+async function loadNodeSplice(library: string): Promise<SpliceLibrary> {
   const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);
   type Fn = (...a: unknown[]) => unknown;
   const koffi = require('koffi') as { load(lib: string): { func(sig: string): Fn }; errno(): number };
   const lib = koffi.load(library);
-  const abi = lib.func('int ugs_abi(void)')() as number;
-  if (abi !== SPLICE_ABI) throw new Error(`library ABI ${abi}, this ugate needs ${SPLICE_ABI}`);
-  const open = lib.func('void *ugs_open(uint32_t pipe_size, uint32_t pool_max)');
-  const notifyDup = lib.func('int ugs_notify_dup(void *e, int target)');
-  const add = lib.func(
-    'int ugs_add(void *e, uint32_t id, int client_fd, int upstream_fd, const uint8_t *to_upstream, uint32_t to_upstream_len, const uint8_t *to_client, uint32_t to_client_len, uint32_t idle_ms)',
-  );
-  const close = lib.func('int ugs_close(void *e, uint32_t id)');
-  const closeAll = lib.func('int ugs_close_all(void *e)');
-  const take = lib.func('uint32_t ugs_take_events(void *e, _Out_ uint8_t *buf, uint32_t cap)');
-  const stats = lib.func('uint32_t ugs_stats(void *e, _Out_ uint8_t *buf, uint32_t cap)');
-  const destroy = lib.func('void ugs_destroy(void *e)');
-  const libc = koffi.load('libc.so.6');
-  const strerror = libc.func('const char *strerror(int errnum)');
-
-  const engine = open(opts.pipeSize, opts.pipePool);
-  if (!engine) throw new Error(`ugs_open: ${strerror(koffi.errno()) as string}`);
-  const fd = notifyDup(engine, -1) as number;
-  if (fd < 0) {
-    destroy(engine);
-    throw new Error(`ugs_notify_dup: ${strerror(-fd) as string}`);
-  }
-  const batch = new Uint8Array(SPLICE_EVENT_SIZE * 256);
-  const drain = () => {
-    for (;;) {
-      const n = take(engine, batch, batch.length) as number;
-      if (n > 0) onEvents(batch.slice(0, n * SPLICE_EVENT_SIZE));
-      if (n < 256) return;
-    }
-  };
-  const notifier = new net.Socket({ fd, readable: true, writable: false });
-  notifier.on('data', drain);
-  notifier.on('error', (e) => process.stderr.write(`ugate: splice notify: ${e.message}\n`));
-  // The gateway's listeners keep the process alive, not this.
-  notifier.unref();
-  let destroyed = false;
+  const f = (sig: string) => lib.func(sig) as never;
+  const strerror = koffi.load('libc.so.6').func('const char *strerror(int errnum)');
   return {
-    // After destroy() the engine's memory is gone: every call is refused, none reaches C.
-    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) =>
-      destroyed ? -EBADF : (add(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs) as number),
-    close: (id) => void (destroyed || close(engine, id)),
-    closeAll: () => void (destroyed || closeAll(engine)),
-    stats: () => {
-      const raw = new Uint8Array(8 * 16);
-      if (destroyed) return raw.subarray(0, 0);
-      return raw.subarray(0, 8 * (stats(engine, raw, raw.length) as number));
-    },
+    abi: f('int ugs_abi(void)'),
+    open: f('void *ugs_open(uint32_t pipe_size, uint32_t pool_max)'),
+    notifyDup: f('int ugs_notify_dup(void *e, int target)'),
+    add: f('int ugs_add(void *e, uint32_t id, int client_fd, int upstream_fd, const uint8_t *to_upstream, uint32_t to_upstream_len, const uint8_t *to_client, uint32_t to_client_len, uint32_t idle_ms)'),
+    close: f('int ugs_close(void *e, uint32_t id)'),
+    takeEvents: f('uint32_t ugs_take_events(void *e, _Out_ uint8_t *buf, uint32_t cap)'),
+    stats: f('uint32_t ugs_stats(void *e, _Out_ uint8_t *buf, uint32_t cap)'),
+    destroy: f('void ugs_destroy(void *e)'),
+    errno: () => koffi.errno(),
     strerror: (n) => strerror(n) as string,
-    destroy: () => {
-      if (destroyed) return;
-      destroyed = true;
-      notifier.destroy();
-      destroy(engine);
-    },
   };
 }
 
@@ -329,7 +281,15 @@ export async function createNodeRuntime(): Promise<Runtime> {
       }
     },
     readFile: async (path) => new Uint8Array(await fs.readFile(path)),
-    openSplice: (library, opts, onEvents) => openNodeSplice(net, library, opts, onEvents),
+    loadSplice: (library) => loadNodeSplice(library),
+    watchReadable(fd, onReadable) {
+      // A pipe wrapped as a stream: libuv polls it, Node reads the wake-up bytes, we drain.
+      const s = new net.Socket({ fd, readable: true, writable: false });
+      s.on('data', onReadable);
+      s.on('error', (e) => process.stderr.write(`ugate: watching fd ${fd}: ${e.message}\n`));
+      s.unref(); // the gateway's listeners keep the process alive, not this
+      return { close: () => s.destroy() };
+    },
     onSignal: (signal, handler) => void process.on(signal, handler),
     now: () => performance.now(),
     stdout: (text) => void process.stdout.write(text),

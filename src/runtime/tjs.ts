@@ -1,6 +1,6 @@
 // txiki.js implementation of the runtime boundary. Sockets are tjs:posix-socket, because they expose
-// file descriptors (SO_ORIGINAL_DST now, splice next); libc through tjs:ffi fills its gaps
-// (shutdown, getsockname, getpeername, write to stdio).
+// file descriptors (for SO_ORIGINAL_DST and the splice shim); libc through tjs:ffi fills its gaps
+// (shutdown, getsockname, getpeername, dup2, write to stdio), and loads the splice shim.
 //
 // Measured behaviour of txiki.js 26.6 that shapes this file (see shared notes on txiki.js):
 // - each poll() call keeps a new reference to its callback and never drops the old one, so one
@@ -21,8 +21,7 @@ import {
   type Runtime,
   type SignalName,
   type SocketAddress,
-  type SpliceEngine,
-  type SpliceOptions,
+  type SpliceLibrary,
 } from './types.ts';
 
 interface RawSocket {
@@ -108,6 +107,8 @@ interface Env {
     getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
     getpeername(fd: number, addr: Uint8Array, len: Uint8Array): number;
     write(fd: number, buf: Uint8Array, n: number): number;
+    dup2(fd: number, target: number): number;
+    close(fd: number): number;
   };
   open: Set<{ destroy(): void }>;
   strerror(errno: number): string;
@@ -475,12 +476,12 @@ class TjsListener extends Polled implements Listener {
   }
 }
 
-/** Polls the splice engine's notify pipe and hands each batch of event records on. */
-class SpliceNotifier extends Polled {
+/** A descriptor watched for readability (the splice engine's notify pipe). */
+class ReadableWatch extends Polled {
   constructor(
     env: Env,
     sock: PosixSocket,
-    private readonly drain: () => void,
+    private readonly onReadable: () => void,
   ) {
     super(env, sock);
     this.widenPoll();
@@ -494,11 +495,15 @@ class SpliceNotifier extends Polled {
     if (this.closed) return;
     if (status < 0) {
       this.mask = 0;
-      reportError(`ugate: splice notify poll error ${status}; retrying\n`);
+      reportError(`ugate: poll error ${status} on a watched pipe; retrying\n`);
       setTimeout(() => this.widenPoll(), ACCEPT_BACKOFF_MS);
       return;
     }
-    this.drain(); // reads the pipe empty, so the level-triggered poll rests until the next event
+    this.onReadable(); // it reads the pipe empty, so the level-triggered poll rests until more comes
+  }
+
+  close(): void {
+    this.destroy();
   }
 }
 
@@ -509,21 +514,15 @@ type FfiModule = {
   errno(): number;
 };
 
-/** Libraries kept loaded for the life of the process (see openTjsSplice). */
+/** Libraries kept loaded for the life of the process (see loadTjsSplice). */
 const loadedLibraries: object[] = [];
 
-const SPLICE_ABI = 1;
-const EBADF = 9; // the same number on every Linux architecture
-const SPLICE_EVENT_SIZE = 32;
-
 /**
- * The splice shim through tjs:ffi. txiki.js 26.6 cannot wrap an existing fd in a PosixSocket
- * (createFromFD calls a native function under a name that does not exist), so the engine dup3()s
- * its notify pipe onto the descriptor of a fresh PosixSocket, which is then polled as usual.
- * Also, ffi.dlopen() drops its library handle when it returns (the library is unmapped and the
- * first call crashes) unless something else holds the library open: a Lib kept here does.
+ * The splice shim through tjs:ffi. ffi.dlopen() in txiki.js 26.6 drops its library handle when it
+ * returns (the library is unmapped and the first call crashes) unless something else holds the
+ * library open: a Lib kept here does.
  */
-function openTjsSplice(env: Env, ffi: FfiModule, library: string, opts: SpliceOptions, onEvents: (records: Uint8Array) => void): SpliceEngine {
+function loadTjsSplice(env: Env, ffi: FfiModule, library: string): SpliceLibrary {
   loadedLibraries.push(new ffi.Lib(library));
   const s = ffi.dlopen(library, {
     ugs_abi: { args: [], returns: 'int' },
@@ -531,62 +530,39 @@ function openTjsSplice(env: Env, ffi: FfiModule, library: string, opts: SpliceOp
     ugs_notify_dup: { args: ['pointer', 'int'], returns: 'int' },
     ugs_add: { args: ['pointer', 'uint32', 'int', 'int', 'buffer', 'uint32', 'buffer', 'uint32', 'uint32'], returns: 'int' },
     ugs_close: { args: ['pointer', 'uint32'], returns: 'int' },
-    ugs_close_all: { args: ['pointer'], returns: 'int' },
     ugs_take_events: { args: ['pointer', 'buffer', 'uint32'], returns: 'uint32' },
     ugs_stats: { args: ['pointer', 'buffer', 'uint32'], returns: 'uint32' },
     ugs_destroy: { args: ['pointer'], returns: 'void' },
-  }).symbols;
-  const abi = s.ugs_abi!() as number;
-  if (abi !== SPLICE_ABI) throw new Error(`library ABI ${abi}, this ugate needs ${SPLICE_ABI}`);
-  const engine = s.ugs_open!(opts.pipeSize, opts.pipePool);
-  // a NULL return is a Pointer object that prints as "null"
-  if (!engine || String(engine) === 'null') throw new Error(`ugs_open: ${ffi.strerror(ffi.errno())}`);
-  const d = env.PosixSocket.defines;
-  let sock: PosixSocket;
-  try {
-    sock = new env.PosixSocket(d.AF_INET!, d.SOCK_STREAM!, 0);
-  } catch (e) {
-    s.ugs_destroy!(engine);
-    throw e;
-  }
-  const rc = s.ugs_notify_dup!(engine, sock.fileno) as number;
-  if (rc < 0) {
-    sock.close();
-    s.ugs_destroy!(engine);
-    throw new Error(`ugs_notify_dup: ${ffi.strerror(-rc)}`);
-  }
-  const batch = new Uint8Array(SPLICE_EVENT_SIZE * 256);
-  const notifier = new SpliceNotifier(env, sock, () => {
-    for (;;) {
-      const n = s.ugs_take_events!(engine, batch, batch.length) as number;
-      if (n > 0) onEvents(batch.slice(0, n * SPLICE_EVENT_SIZE));
-      if (n < 256) return;
-    }
-  });
-  let destroyed = false;
-  const handle: SpliceEngine = {
-    // After destroy() the engine's memory is gone: every call is refused, none reaches C.
-    add: (id, clientFd, upstreamFd, toUpstream, toClient, idleMs) =>
-      destroyed ? -EBADF : (s.ugs_add!(engine, id, clientFd, upstreamFd, toUpstream, toUpstream.length, toClient, toClient.length, idleMs) as number),
-    close: (id) => void (destroyed || s.ugs_close!(engine, id)),
-    closeAll: () => void (destroyed || s.ugs_close_all!(engine)),
-    stats: () => {
-      const raw = new Uint8Array(8 * 16);
-      if (destroyed) return raw.subarray(0, 0);
-      return raw.subarray(0, 8 * (s.ugs_stats!(engine, raw, raw.length) as number));
-    },
-    strerror: (n) => ffi.strerror(n),
+  }).symbols as Record<string, never>;
+  const open = s.ugs_open as (pipeSize: number, pool: number) => unknown;
+  const destroy = s.ugs_destroy as (engine: unknown) => void;
+  // exit() stops engine threads still running: their code must not be unmapped under them.
+  const engines = new Set<unknown>();
+  env.open.add({
     destroy: () => {
-      if (destroyed) return;
-      destroyed = true;
-      env.open.delete(handle);
-      notifier.destroy();
-      s.ugs_destroy!(engine);
+      for (const e of engines) destroy(e);
+      engines.clear();
     },
+  });
+  return {
+    abi: s.ugs_abi,
+    open: (pipeSize: number, pool: number) => {
+      const engine = open(pipeSize, pool);
+      if (String(engine) === 'null') return null; // NULL comes back as a Pointer that prints "null"
+      engines.add(engine);
+      return engine;
+    },
+    notifyDup: s.ugs_notify_dup,
+    add: s.ugs_add,
+    close: s.ugs_close,
+    takeEvents: s.ugs_take_events,
+    stats: s.ugs_stats,
+    destroy: (engine: unknown) => {
+      if (engines.delete(engine)) destroy(engine);
+    },
+    errno: () => ffi.errno(),
+    strerror: (n: number) => ffi.strerror(n),
   };
-  // exit() stops the engine thread too: its code must not be unmapped under it at process exit
-  env.open.add(handle);
-  return handle;
 }
 
 function connectErrorKind(errno: typeof ERRNO_GENERIC, n: number): ConnectErrorKind {
@@ -604,6 +580,8 @@ export async function createTjsRuntime(): Promise<Runtime> {
     getsockname: { args: ['int', 'buffer', 'buffer'], returns: 'int' },
     getpeername: { args: ['int', 'buffer', 'buffer'], returns: 'int' },
     write: { args: ['int', 'buffer', 'size_t'], returns: 'ssize_t' },
+    dup2: { args: ['int', 'int'], returns: 'int' },
+    close: { args: ['int'], returns: 'int' },
   }).symbols as unknown as Env['libc'];
   const d = PosixSocket.defines;
   // MIPS is the one Linux architecture where SOCK_STREAM is 2; its errno numbers differ too.
@@ -680,12 +658,24 @@ export async function createTjsRuntime(): Promise<Runtime> {
       }
     },
     readFile: (path) => tjs.readFile(path),
-    openSplice: async (library, opts, onEvents) => {
+    loadSplice: async (library) => {
       try {
-        return openTjsSplice(env, ffi, library, opts, onEvents);
+        return loadTjsSplice(env, ffi, library);
       } catch (e) {
         throw new Error((e as Error).message); // txiki.js InternalError → a plain message for the log
       }
+    },
+    watchReadable(fd, onReadable) {
+      // PosixSocket.createFromFD is broken in txiki.js 26.6 (it calls a native function by a name
+      // that does not exist): the fd is dup2()ed onto a fresh PosixSocket's descriptor instead.
+      const sock = new PosixSocket(d.AF_INET!, d.SOCK_STREAM!, 0);
+      if (libc.dup2(fd, sock.fileno) < 0) {
+        const err = ffi.errno();
+        sock.close();
+        throw new Error(`dup2: ${ffi.strerror(err)}`);
+      }
+      libc.close(fd);
+      return new ReadableWatch(env, sock, onReadable);
     },
     onSignal: (signal: SignalName, handler) => tjs.addSignalListener(signal, handler),
     now: () => performance.now(),

@@ -46,22 +46,26 @@ export interface Listener {
   close(): void;
 }
 
-export interface SpliceOptions {
-  pipeSize: number;
-  pipePool: number;
+/**
+ * The splice shim's C functions (src/native/ugate_splice.h) as a runtime's FFI exposes them;
+ * `engine` is the opaque pointer ugs_open returned (null when it failed).
+ */
+export interface SpliceLibrary {
+  abi(): number;
+  open(pipeSize: number, poolMax: number): unknown;
+  notifyDup(engine: unknown, target: number): number;
+  add(engine: unknown, id: number, clientFd: number, upstreamFd: number, toUpstream: Uint8Array, toUpstreamLen: number, toClient: Uint8Array, toClientLen: number, idleMs: number): number;
+  close(engine: unknown, id: number): number;
+  takeEvents(engine: unknown, buf: Uint8Array, cap: number): number;
+  stats(engine: unknown, buf: Uint8Array, cap: number): number;
+  destroy(engine: unknown): void;
+  /** errno of the last failed call on this thread */
+  errno(): number;
+  strerror(errno: number): string;
 }
 
-/** The splice shim (src/native/ugate_splice.h) as a runtime loads it; ids are u32, lengths bytes. */
-export interface SpliceEngine {
-  /** 0, or -errno when the engine could not take the pair (the caller still owns both sockets) */
-  add(id: number, clientFd: number, upstreamFd: number, toUpstream: Uint8Array, toClient: Uint8Array, idleMs: number): number;
-  close(id: number): void;
-  closeAll(): void;
-  /** little-endian u64 counters in ugs_stat order */
-  stats(): Uint8Array;
-  strerror(errno: number): string;
-  /** Stops the engine thread; pairs still open are closed without events. */
-  destroy(): void;
+export interface Watch {
+  close(): void;
 }
 
 export type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
@@ -78,11 +82,13 @@ export interface Runtime {
   /** Resolve a DNS name to IP literals (v4 and v6); rejects with ConnectError('dns'). */
   lookup(name: string): Promise<string[]>;
   readFile(path: string): Promise<Uint8Array>;
+  /** Loads the splice shim; rejects with the reason when it cannot. */
+  loadSplice(library: string): Promise<SpliceLibrary>;
   /**
-   * Loads the splice shim from `library` and starts its engine; `onEvents` receives batches of
-   * event records (UGS_EVENT_SIZE bytes each). Rejects with the reason when it cannot.
+   * Calls `onReadable` whenever `fd` (a pipe; the watcher owns it from now on) has bytes to
+   * read; the callback reads them. Polled by the runtime's event loop: no timer, no busy wait.
    */
-  openSplice(library: string, opts: SpliceOptions, onEvents: (records: Uint8Array) => void): Promise<SpliceEngine>;
+  watchReadable(fd: number, onReadable: () => void): Watch;
   onSignal(signal: SignalName, handler: () => void): void;
   /** Monotonic milliseconds. */
   now(): number;
