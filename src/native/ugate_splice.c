@@ -568,6 +568,14 @@ int ugs_notify_dup(ugs_engine *e, int target) {
     return fd < 0 ? -errno : fd;
 }
 
+/* Commands or a stop are queued: the engine thread looks at them on its next epoll pass. */
+static void wake_engine(ugs_engine *e) {
+    uint64_t one = 1;
+    ssize_t n;
+    do n = write(e->ctl_fd, &one, sizeof one);
+    while (n < 0 && errno == EINTR);
+}
+
 static int enqueue(ugs_engine *e, enum cmd_kind kind, uint32_t id, struct pair *p) {
     struct cmd *c = calloc(1, sizeof *c);
     if (!c) return -ENOMEM;
@@ -579,10 +587,7 @@ static int enqueue(ugs_engine *e, enum cmd_kind kind, uint32_t id, struct pair *
     else e->cmd_head = c;
     e->cmd_tail = c;
     pthread_mutex_unlock(&e->lock);
-    uint64_t one = 1;
-    ssize_t n;
-    do n = write(e->ctl_fd, &one, sizeof one);
-    while (n < 0 && errno == EINTR);
+    wake_engine(e);
     return 0;
 }
 
@@ -695,10 +700,7 @@ void ugs_destroy(ugs_engine *e) {
     pthread_mutex_lock(&e->lock);
     e->stop = true;
     pthread_mutex_unlock(&e->lock);
-    uint64_t one = 1;
-    ssize_t n;
-    do n = write(e->ctl_fd, &one, sizeof one);
-    while (n < 0 && errno == EINTR);
+    wake_engine(e);
     pthread_join(e->thread, NULL);
     /* commands that arrived after the thread's last look */
     for (struct cmd *c = e->cmd_head; c;) {
