@@ -171,7 +171,7 @@ export class SpliceDataPlane implements DataPlane {
         // closed while this pair was being detached (shutdown)
         client.close();
         upstream.close();
-        return { up: 0, down: 0, reason: aborted ?? 'shutdown' };
+        return { up: 0, down: 0, reason: 'shutdown' };
       }
       this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
       id = this.nextId;
@@ -196,8 +196,8 @@ export class SpliceDataPlane implements DataPlane {
             await client.write(u.pending);
             early = u.pending.length;
           } catch (e) {
-            client.close();
-            upstream.close();
+            client.abort();
+            upstream.abort(); // the client failed: passed on as a reset
             return { up: 0, down: 0, reason: 'client-reset', error: (e as Error).message };
           }
         }
