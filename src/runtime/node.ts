@@ -13,11 +13,8 @@ interface NodeHandle {
   readStart(): number;
 }
 
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+function handleOf(socket: NodeNet.Socket): NodeHandle | null {
+  return (socket as unknown as { _handle?: NodeHandle | null })._handle ?? null;
 }
 
 type GetOriginalDst = (fd: number, v6: boolean) => SocketAddress | null;
@@ -103,7 +100,7 @@ class NodeConn implements Conn {
         // The stream still believes a read is under way (detach stopped libuv beneath it), so
         // resume() alone would never read again: restart the handle itself.
         this.detached = false;
-        const handle = (this.socket as unknown as { _handle?: NodeHandle | null })._handle;
+        const handle = handleOf(this.socket);
         if (handle) {
           handle.reading = true;
           handle.readStart();
@@ -130,7 +127,7 @@ class NodeConn implements Conn {
   }
 
   detach(): Promise<DetachedSocket | null> {
-    const handle = (this.socket as unknown as { _handle?: NodeHandle | null })._handle;
+    const handle = handleOf(this.socket);
     const fd = handle?.fd;
     if (this.failure || this.socket.destroyed || !handle || fd === undefined || fd < 0) return Promise.resolve(null);
     // Node reads ahead into the stream's buffer even while paused: each read() hands one buffered
@@ -144,7 +141,7 @@ class NodeConn implements Conn {
     this.waiter?.resolve(null);
     this.waiter = null;
     const pending = this.queue.splice(0);
-    return Promise.resolve({ fd, pending: pending.length === 1 ? pending[0]! : pending.reduce((a, b) => concatBytes(a, b), new Uint8Array(0)) });
+    return Promise.resolve({ fd, pending: pending.length === 1 ? pending[0]! : Buffer.concat(pending) });
   }
 
   shutdownWrite(): void {
@@ -162,7 +159,7 @@ class NodeConn implements Conn {
   }
 
   originalDestination(): SocketAddress | null {
-    const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    const fd = handleOf(this.socket)?.fd;
     if (!this.originalDst || fd === undefined || fd < 0) return null;
     return this.originalDst(fd, this.local.family === 6);
   }
