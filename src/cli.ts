@@ -3,7 +3,9 @@
 import { ConfigError, loadConfig } from './config/load.ts';
 import { describeConfig } from './config/describe.ts';
 import type { Config } from './config/model.ts';
+import { readConfigFiles } from './config/read.ts';
 import { Gateway } from './core/gateway.ts';
+import { formatManifestIssue } from './gateway-api/validate.ts';
 import type { Runtime } from './runtime/types.ts';
 import { VERSION } from './version.ts';
 
@@ -16,8 +18,10 @@ Usage:
   ugate version             print the version
   ugate --help              this text
 
-FILE is JSON (starts with "{") or UCI (/etc/config/ugate). Several files merge in order:
-listeners and routes add up, later settings win.
+FILE is JSON (starts with "{"), UCI (/etc/config/ugate), or YAML with Gateway API manifests
+(Gateway, HTTPRoute, TLSRoute; *.yaml, *.yml); a directory stands for its *.yaml, *.yml and
+*.json files in name order. Several files merge in order: listeners and routes add up, later
+settings win. A manifest with a problem is reported and left out; the rest runs.
 `;
 
 class UsageError extends Error {}
@@ -37,21 +41,18 @@ function parseArgs(args: string[]): { command: string; files: string[] } {
   return { command, files };
 }
 
-async function readConfig(rt: Runtime, files: string[]): Promise<Config> {
-  const texts: [string, string][] = [];
-  for (const f of files) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await rt.readFile(f);
-    } catch (e) {
-      throw new ConfigError(f, [{ path: '', message: `cannot read: ${(e as Error).message}` }]);
-    }
-    texts.push([f, new TextDecoder().decode(bytes)]);
-  }
-  return loadConfig(texts);
+async function readConfig(rt: Runtime, args: string[]): Promise<Config> {
+  return loadConfig(await readConfigFiles(rt, args));
+}
+
+function printManifestIssues(rt: Runtime, config: Config, prefix: string): number {
+  const issues = config.gatewayApi?.issues ?? [];
+  for (const i of issues) rt.stderr(`ugate: ${prefix}${formatManifestIssue(i)}\n`);
+  return issues.length;
 }
 
 async function run(rt: Runtime, config: Config): Promise<void> {
+  printManifestIssues(rt, config, 'rejected: ');
   const gw = new Gateway(rt, config);
   await gw.start();
   rt.stderr(`ugate: ${VERSION} running on ${rt.name} ${rt.version}\n`);
@@ -85,6 +86,11 @@ export async function main(rt: Runtime): Promise<void> {
         if (files.length === 0) throw new UsageError('check needs at least one -c FILE');
         const config = await readConfig(rt, files);
         rt.stdout(`${JSON.stringify(describeConfig(config), null, 2)}\n`);
+        const issues = printManifestIssues(rt, config, '');
+        if (issues > 0) {
+          rt.stderr(`ugate: ${issues} manifest issue(s); the rest of the configuration is OK (${files.join(', ')})\n`);
+          return rt.exit(1);
+        }
         rt.stderr(`ugate: configuration OK (${files.join(', ')})\n`);
         return;
       }
@@ -105,6 +111,7 @@ export async function main(rt: Runtime): Promise<void> {
       rt.stderr(`ugate: ${e.message}\n\n${HELP}`);
       rt.exit(2);
     }
+    if (e instanceof ConfigError) for (const i of e.manifestIssues) rt.stderr(`ugate: ${formatManifestIssue(i)}\n`);
     rt.stderr(`ugate: ${e instanceof Error ? e.message : String(e)}\n`);
     rt.exit(1);
   }

@@ -1,6 +1,12 @@
 // Reading configuration files: JSON documents, or UCI files (/etc/config/ugate) mapped onto the
 // same JSON shape before one validation, so both forms give the same model and the same errors.
+// YAML files hold Gateway API manifests: their findings are reported, not thrown, so that one
+// bad route does not stop the rest (see src/gateway-api/validate.ts).
 
+import { loadAll, YAMLException } from 'js-yaml';
+import { attachRoutes } from '../gateway-api/attach.ts';
+import type { ManifestIssue } from '../gateway-api/model.ts';
+import { validateManifests, type ManifestDocument } from '../gateway-api/validate.ts';
 import type { Config } from './model.ts';
 import { validateConfig, type ConfigIssue } from './schema.ts';
 import { uciToDocument } from './uci-map.ts';
@@ -14,9 +20,35 @@ export class ConfigError extends Error {
   constructor(
     readonly file: string,
     readonly issues: ConfigIssue[],
+    /** the manifest findings that led to this error, when manifests were loaded */
+    readonly manifestIssues: ManifestIssue[] = [],
   ) {
     super(issues.map((i) => `${file}: ${i.path === '' ? '' : `${i.path}: `}${i.message}`).join('\n'));
   }
+}
+
+export type FileFormat = 'yaml' | 'json' | 'uci';
+
+/** YAML by name (.yaml/.yml) or by a manifest's first signs; JSON starts with "{"; else UCI. */
+export function fileFormat(name: string, text: string): FileFormat {
+  if (/\.ya?ml$/i.test(name)) return 'yaml';
+  // JSON first: a JSON document is YAML too, but a "{" file is ugate's JSON configuration.
+  if (text.trimStart().startsWith('{')) return 'json';
+  if (text.startsWith('---') || /^(apiVersion|kind):/m.test(text)) return 'yaml';
+  return 'uci';
+}
+
+/** The documents of a YAML file, skipping empty ones (their index still counts). */
+export function parseYamlText(file: string, text: string): ManifestDocument[] {
+  let values: unknown[];
+  try {
+    values = loadAll(text, { filename: file });
+  } catch (e) {
+    if (!(e instanceof YAMLException)) throw e;
+    const where = e.mark ? `line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
+    throw new ConfigError(file, [{ path: where, message: `invalid YAML: ${e.reason}` }]);
+  }
+  return values.flatMap((value, document) => (value === null || value === undefined ? [] : [{ file, document, value }]));
 }
 
 /** Parses one file's text into a JSON-shaped document, by content: JSON starts with "{". */
@@ -96,19 +128,42 @@ function merge(parsed: Parsed[]): { document: Record<string, unknown>; origin: (
   return { document: out, origin };
 }
 
-/** Validates and merges files given as [name, text]; throws ConfigError naming file, field path and reason. */
+/**
+ * Validates and merges files given as [name, text]; throws ConfigError naming file, field path and
+ * reason. Gateway API manifests (YAML) add listeners and routes; their findings are returned in
+ * `gatewayApi.issues`, and throw only when nothing at all is left to listen on.
+ */
 export function loadConfig(files: [name: string, text: string][]): Config {
   if (files.length === 0) files = [['(embedded default)', JSON.stringify(DEFAULT_CONFIG_DOCUMENT)]];
-  const parsed: Parsed[] = files.map(([name, text]) => {
-    const p = parseConfigText(name, text);
-    if (!p.document || typeof p.document !== 'object' || Array.isArray(p.document)) {
-      throw new ConfigError(name, [{ path: '', message: 'the document must be an object' }]);
-    }
-    return { name, document: p.document as Record<string, unknown>, describePath: p.describePath };
-  });
+  const yamlFiles = files.filter(([name, text]) => fileFormat(name, text) === 'yaml');
+  const manifests = yamlFiles.flatMap(([name, text]) => parseYamlText(name, text));
+  const parsed: Parsed[] = files
+    .filter((f) => !yamlFiles.includes(f))
+    .map(([name, text]) => {
+      const p = parseConfigText(name, text);
+      if (!p.document || typeof p.document !== 'object' || Array.isArray(p.document)) {
+        throw new ConfigError(name, [{ path: '', message: 'the document must be an object' }]);
+      }
+      return { name, document: p.document as Record<string, unknown>, describePath: p.describePath };
+    });
   const { document, origin } = merge(parsed);
-  const r = validateConfig(document);
-  if (r.ok) return r.config;
+  // Gateways bring listeners of their own; whether any survives is checked after attachment.
+  const listenersOptional = manifests.some((m) => typeof m.value === 'object' && m.value !== null && (m.value as { kind?: unknown }).kind === 'Gateway');
+  const r = validateConfig(document, { listenersOptional });
+  if (r.ok) {
+    if (yamlFiles.length === 0) return r.config;
+    const attached = attachRoutes(validateManifests(manifests), r.config.listeners);
+    if (attached.listeners.length === 0) {
+      const message = 'nothing to listen on: no Gateway was accepted and no listener is configured';
+      throw new ConfigError(yamlFiles.map(([name]) => name).join(', '), [{ path: '', message }], attached.gatewayApi.issues);
+    }
+    return { ...r.config, listeners: attached.listeners, gatewayApi: attached.gatewayApi };
+  }
+  if (parsed.length === 0) {
+    // Only manifests, and no Gateway among them: routes alone have nothing to attach to.
+    const message = 'nothing to listen on: the manifests have no Gateway and no configuration file (JSON or UCI) gives listeners';
+    throw new ConfigError(yamlFiles.map(([name]) => name).join(', '), [{ path: '', message }], validateManifests(manifests).issues);
+  }
   // Report the issues of the first file that has any, with paths as written in that file.
   const located = r.issues.map((i) => {
     const [file, path] = origin(i.path);

@@ -1,9 +1,11 @@
 // The validated configuration that the core runs on. JSON and UCI files both map onto it.
 
 import type { Cidr } from '../route/cidr.ts';
+import type { GatewayApiConfig, ListenerRoutes } from '../gateway-api/model.ts';
 import type { HostnamePattern } from '../route/hostname.ts';
 
-export type ListenerType = 'redirect' | 'mixed' | 'sni';
+/** http and tls listeners come from Gateway manifests (Gateway API listeners of that protocol). */
+export type ListenerType = 'redirect' | 'mixed' | 'sni' | 'http' | 'tls';
 
 /** Sniffed protocols (redirect/sni listeners) and request kinds (mixed listener). */
 export const PROTOCOLS = ['tls', 'http', 'http2', 'ssh', 'opaque', 'socks5', 'connect'] as const;
@@ -30,6 +32,8 @@ export interface ListenerConfig {
   default: Action;
   /** mixed only: when non-empty, SOCKS5 and HTTP proxy clients must authenticate */
   users: User[];
+  /** Gateway API routes attached to this listener (http, tls, and redirect listeners) */
+  gatewayApi?: ListenerRoutes;
 }
 
 export interface PortRange {
@@ -80,4 +84,6 @@ export interface Config {
   /** auto: the splice shim when it loads, else the JS pump (logged once); splice: shim or exit; js: JS pump */
   dataPlane: DataPlaneMode;
   splice: SpliceConfig;
+  /** Gateway API manifests loaded, with their findings; null when no manifest was given */
+  gatewayApi: GatewayApiConfig | null;
 }

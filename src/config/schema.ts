@@ -38,14 +38,18 @@ function hostPort(kind: 'bind' | 'backend') {
     const minPort = kind === 'bind' ? 0 : 1;
     if (!(port >= minPort && port <= 65535)) throw new Error(`"${s}": port must be ${minPort} to 65535`);
     if (s.startsWith('[') && !parseIPv6(parts.host)) throw new Error(`"${s}": only an IPv6 address goes in brackets`);
-    if (!isIPLiteral(parts.host)) {
-      if (kind === 'bind') throw new Error(`"${s}": a bind address must be an IP literal`);
-      // An all-numeric last label is a mistyped IPv4 address ("10.0.0.256"), never a DNS name (RFC 1123 §2.1).
-      const err = hostnameError(parts.host.toLowerCase()) ?? (/(^|\.)\d+$/.test(parts.host) ? 'not a valid IPv4 address' : null);
-      if (err) throw new Error(`"${s}": not an IP literal or DNS name (${err})`);
-    }
+    if (kind === 'bind' && !isIPLiteral(parts.host)) throw new Error(`"${s}": a bind address must be an IP literal`);
+    const err = backendHostError(parts.host);
+    if (err) throw new Error(`"${s}": not an IP literal or DNS name (${err})`);
     return { host: kind === 'backend' ? parts.host.toLowerCase() : parts.host, port };
   };
+}
+
+/** Why `host` is neither an IP literal nor a DNS name, or null when it is one (any letter case). */
+export function backendHostError(host: string): string | null {
+  if (isIPLiteral(host)) return null;
+  // An all-numeric last label is a mistyped IPv4 address ("10.0.0.256"), never a DNS name (RFC 1123 §2.1).
+  return hostnameError(host.toLowerCase()) ?? (/(^|\.)\d+$/.test(host) ? 'not a valid IPv4 address' : null);
 }
 
 /** One bind address or a list of them; an error in a list names the item ("listen[1]"). */
@@ -138,8 +142,7 @@ const routeSchema = v.strictObject({
   action,
 });
 
-const configSchema = v.strictObject({
-  listeners: list(listenerSchema),
+const settings = {
   routes: v.optional(v.array(routeSchema), []),
   timeouts: v.optional(
     v.strictObject({
@@ -162,7 +165,10 @@ const configSchema = v.strictObject({
     }),
     {},
   ),
-});
+};
+const configSchema = v.strictObject({ listeners: list(listenerSchema), ...settings });
+/** When Gateway manifests bring their own listeners, the configuration file may have none. */
+const configSchemaListenersOptional = v.strictObject({ listeners: v.optional(v.array(listenerSchema), []), ...settings });
 
 function issuePath(issue: v.BaseIssue<unknown>): string {
   let out = '';
@@ -176,8 +182,8 @@ function issuePath(issue: v.BaseIssue<unknown>): string {
 export type ValidationResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
 
 /** Validates a parsed JSON document; also checks what the schema alone cannot (names, references). */
-export function validateConfig(input: unknown): ValidationResult {
-  const r = v.safeParse(configSchema, input);
+export function validateConfig(input: unknown, options: { listenersOptional?: boolean } = {}): ValidationResult {
+  const r = v.safeParse(options.listenersOptional ? configSchemaListenersOptional : configSchema, input);
   if (!r.success) {
     return {
       ok: false,
@@ -221,6 +227,7 @@ export function validateConfig(input: unknown): ValidationResult {
       accessLog: raw.accessLog,
       dataPlane: raw.dataPlane,
       splice: { library: raw.splice.library ?? null, pipeSize: raw.splice.pipeSize, pipePool: raw.splice.pipePool },
+      gatewayApi: null,
     },
   };
 }

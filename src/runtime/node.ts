@@ -278,6 +278,7 @@ export async function createNodeRuntime(): Promise<Runtime> {
       }
     },
     readFile: async (path) => new Uint8Array(await fs.readFile(path)),
+    readDir: (path) => fs.readdir(path),
     loadSplice: (library) => loadNodeSplice(library),
     watchReadable(fd, onReadable) {
       // A pipe wrapped as a stream: libuv polls it, Node reads the wake-up bytes, we drain.

@@ -52,6 +52,7 @@ declare const tjs: {
   env: Record<string, string | undefined>;
   exit(code: number): never;
   readFile(path: string): Promise<Uint8Array>;
+  readDir(path: string): Promise<AsyncIterableIterator<{ name: string }> & { close(): Promise<void> }>;
   lookup(name: string, opts: { all: true }): Promise<{ ip: string }[]>;
   addSignalListener(sig: string, fn: () => void): void;
 };
@@ -658,6 +659,16 @@ export async function createTjsRuntime(): Promise<Runtime> {
       }
     },
     readFile: (path) => tjs.readFile(path),
+    async readDir(path) {
+      const dir = await tjs.readDir(path);
+      const names: string[] = [];
+      try {
+        for await (const entry of dir) if (entry.name !== '.' && entry.name !== '..') names.push(entry.name);
+      } finally {
+        await dir.close(); // idempotent; the handle holds a descriptor until closed
+      }
+      return names;
+    },
     loadSplice: async (library) => {
       try {
         return loadTjsSplice(env, ffi, library);

@@ -82,6 +82,8 @@ export interface Runtime {
   /** Resolve a DNS name to IP literals (v4 and v6); rejects with ConnectError('dns'). */
   lookup(name: string): Promise<string[]>;
   readFile(path: string): Promise<Uint8Array>;
+  /** Names of a directory's entries (without "." and ".."); rejects when `path` is not a directory. */
+  readDir(path: string): Promise<string[]>;
   /** Loads the splice shim; rejects with the reason when it cannot. */
   loadSplice(library: string): Promise<SpliceLibrary>;
   /**

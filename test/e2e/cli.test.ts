@@ -1,8 +1,12 @@
-// The command line and the process lifecycle: version, help, check (JSON and UCI, good and bad),
-// run with a UCI file, the embedded default, and graceful shutdown on SIGTERM/SIGINT.
+// The command line and the process lifecycle: version, help, check (JSON, UCI and Gateway API
+// YAML, good and bad; directories), run with a UCI file or with a rejected manifest, the embedded
+// default, and graceful shutdown on SIGTERM/SIGINT.
 
 import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startGateway, ugateCommand, waitFor, writeTempConfig } from '../helpers/gateway.ts';
 import { connectTcp, curl, httpEchoServer, readAll, run } from '../helpers/servers.ts';
 
@@ -50,6 +54,106 @@ test('check names file, field path and reason, and exits non-zero', async (t) =>
   const missing = await ugate(['check', '-c', '/nonexistent/ugate.json']);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /\/nonexistent\/ugate\.json: cannot read/);
+});
+
+const GATEWAY_YAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web}
+spec:
+  gatewayClassName: ugate
+  addresses: [{value: 127.0.0.1}]
+  listeners:
+  - {name: http, port: 18080, protocol: HTTP}
+  - {name: tls, port: 18443, protocol: TLS, hostname: "*.example.com", tls: {mode: Passthrough}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: default}
+spec:
+  parentRefs: [{name: web, sectionName: http}]
+  hostnames: [shop.example.com]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: 127.0.0.1, port: 9000}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: sni}
+spec:
+  parentRefs: [{name: web}]
+  hostnames: [a.example.com]
+  rules: [{backendRefs: [{name: 127.0.0.1, port: 9443}]}]
+`;
+
+const BAD_ROUTE_YAML = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: bad, namespace: store}
+spec:
+  parentRefs: [{name: web, namespace: default}]
+  rules:
+  - filters:
+    - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: X-A, value: "1"}]}}
+    - {type: RequestMirror, requestMirror: {backendRef: {name: mirror, port: 80}}}
+`;
+
+test('check of a good site.yaml prints the Gateway API section and exits 0', async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'ugate-yaml-')), 'site.yaml');
+  writeFileSync(file, GATEWAY_YAML);
+  const r = await ugate(['check', '-c', file]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /configuration OK/);
+  const eff = JSON.parse(r.stdout);
+  t.deepEqual(
+    eff.listeners.map((l: { name: string; type: string; listen: string[] }) => [l.name, l.type, l.listen]),
+    [
+      ['web:18080', 'http', ['127.0.0.1:18080']],
+      ['web:18443', 'tls', ['127.0.0.1:18443']],
+    ],
+  );
+  t.deepEqual(eff.gatewayApi.httpRoutes[0].attachedTo, [{ listener: 'web:18080', section: 'http', hostnames: ['shop.example.com'] }]);
+  t.deepEqual(eff.gatewayApi.tlsRoutes[0].attachedTo, [{ listener: 'web:18443', section: 'tls', hostnames: ['a.example.com'] }]);
+  t.is(eff.gatewayApi.issues, 0);
+});
+
+test('check of a site.yaml with a bad route names manifest and field path, and exits 1', async (t) => {
+  const file = writeTempConfig(GATEWAY_YAML + BAD_ROUTE_YAML); // no .yaml suffix: recognised by content
+  const r = await ugate(['check', '-c', file]);
+  t.is(r.code, 1);
+  t.true(r.stderr.includes(`ugate: ${file}: HTTPRoute store/bad: spec.rules[0].filters[1].type: RequestMirror filter is not supported by ugate\n`), r.stderr);
+  t.regex(r.stderr, /1 manifest issue\(s\)/);
+  const eff = JSON.parse(r.stdout); // the rest is still printed
+  t.deepEqual(eff.gatewayApi.httpRoutes.map((x: { name: string }) => x.name), ['default/shop']);
+  const syntax = writeTempConfig('apiVersion: v1\nkind: [Gateway\n');
+  const s = await ugate(['check', '-c', syntax]);
+  t.is(s.code, 1);
+  t.regex(s.stderr, /line 3, column 1: invalid YAML/);
+});
+
+test('check -c DIR reads its *.yaml, *.yml and *.json files in name order', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ugate-dir-'));
+  writeFileSync(join(dir, '20-site.yaml'), GATEWAY_YAML);
+  writeFileSync(join(dir, '10-base.json'), JSON.stringify({ listeners: [{ name: 'lan', type: 'redirect', listen: '127.0.0.1:0' }], accessLog: false }));
+  writeFileSync(join(dir, '30-capture.yml'), 'kind: TLSRoute\napiVersion: gateway.networking.k8s.io/v1\nmetadata: {name: cap}\nspec: {parentRefs: [{name: lan}], hostnames: [c.example.com], rules: [{backendRefs: [{name: c.lan, port: 443}]}]}\n');
+  writeFileSync(join(dir, 'notes.txt'), 'not configuration');
+  const r = await ugate(['check', '-c', dir]);
+  t.is(r.code, 0, r.stderr);
+  const eff = JSON.parse(r.stdout);
+  t.deepEqual(eff.listeners.map((l: { name: string }) => l.name), ['lan', 'web:18080', 'web:18443']);
+  t.false(eff.accessLog);
+  t.deepEqual(eff.gatewayApi.tlsRoutes[1].attachedTo, [{ listener: 'lan', section: 'lan', hostnames: ['c.example.com'] }]);
+  const empty = await ugate(['check', '-c', mkdtempSync(join(tmpdir(), 'ugate-empty-'))]);
+  t.is(empty.code, 1);
+  t.regex(empty.stderr, /the directory has no \*\.yaml, \*\.yml or \*\.json file/);
+});
+
+test('run reports each rejected manifest and runs the rest', async (t) => {
+  const json = writeTempConfig({ listeners: [{ name: 'lan', type: 'redirect', listen: '127.0.0.1:0' }] });
+  const yaml = writeTempConfig(BAD_ROUTE_YAML.replace('name: web, namespace: default', 'name: lan'));
+  const gw = await startGateway(null, { args: ['run', '-c', json, '-c', yaml] });
+  t.teardown(() => gw.stop());
+  t.true(gw.stderr().includes(`ugate: rejected: ${yaml}: HTTPRoute store/bad: spec.rules[0].filters[1].type: RequestMirror filter is not supported by ugate\n`), gw.stderr());
+  t.truthy(gw.addr('lan'));
 });
 
 test('run with a UCI file (the OpenWRT form) serves its listeners and routes', async (t) => {

@@ -39,6 +39,7 @@ test('defaults are filled in', (t) => {
     accessLog: true,
     dataPlane: 'auto',
     splice: { library: null, pipeSize: 1048576, pipePool: 32 },
+    gatewayApi: null,
   });
 });
 
