@@ -17,7 +17,26 @@ export interface ConnectionRecord {
   backend?: string;
   up: number;
   down: number;
+  /** HTTP requests served on the connection (HTTPRoute listeners) */
+  requests?: number;
   close?: string;
+  error?: string;
+}
+
+/** One HTTP request on a connection routed per request. */
+export interface RequestRecord {
+  listener: string;
+  client: SocketAddress;
+  method: string;
+  host: string | null;
+  target: string;
+  /** "namespace/name" of the HTTPRoute, or "passthrough" */
+  route?: string;
+  rule?: string;
+  backend?: string;
+  status?: number;
+  up: number;
+  down: number;
   error?: string;
 }
 
@@ -42,12 +61,38 @@ export function formatAccessLog(rec: ConnectionRecord, startedAt: Date, duration
     ['backend', rec.backend],
     ['up', String(rec.up)],
     ['down', String(rec.down)],
+    ['requests', rec.requests === undefined ? undefined : String(rec.requests)],
     ['ms', String(Math.round(durationMs))],
     ['close', rec.close ?? 'unknown'],
     ['error', rec.error],
   ];
+  return line(fields);
+}
+
+function line(fields: [string, string | undefined][]): string {
   return `access ${fields
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${value(v!)}`)
     .join(' ')}`;
+}
+
+/** One line per HTTP request, written when its response has been sent (or failed). */
+export function formatRequestLog(rec: RequestRecord, durationMs: number): string {
+  return line([
+    ['time', new Date(Date.now() - durationMs).toISOString()],
+    ['listener', rec.listener],
+    ['client', formatHostPort(rec.client.host, rec.client.port)],
+    ['proto', 'http'],
+    ['method', rec.method],
+    ['host', rec.host ?? undefined],
+    ['target', rec.target],
+    ['route', rec.route],
+    ['rule', rec.rule],
+    ['backend', rec.backend],
+    ['status', rec.status === undefined ? undefined : String(rec.status)],
+    ['up', String(rec.up)],
+    ['down', String(rec.down)],
+    ['ms', String(Math.round(durationMs))],
+    ['error', rec.error],
+  ]);
 }

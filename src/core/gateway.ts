@@ -3,6 +3,8 @@
 
 import type { Config } from '../config/model.ts';
 import { formatHostPort } from '../route/cidr.ts';
+import { HttpRouteTable } from '../gateway-api/http-table.ts';
+import { TlsRouteTable } from '../gateway-api/tls-table.ts';
 import { Router } from '../route/router.ts';
 import type { Listener, Runtime } from '../runtime/types.ts';
 import { openDataPlane } from './data-plane.ts';
@@ -35,7 +37,16 @@ export class Gateway {
       isListenAddress: (ip, port) => this.listeners.some((l) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopback(ip)))),
       outbound: new Set(),
       dataPlane: jsPump,
+      tables: new Map(),
     };
+    for (const l of config.listeners) {
+      const routes = l.gatewayApi;
+      if (!routes) continue;
+      // A Gateway HTTP listener serves requests even with no route attached (each gets a 404).
+      const http = routes.http.length > 0 || l.type === 'http' ? new HttpRouteTable(routes) : null;
+      const tls = routes.tls.length > 0 ? new TlsRouteTable(routes) : null;
+      this.ctx.tables.set(l.name, { http, tls });
+    }
   }
 
   /** Binds all listeners; if one fails, closes those already bound and rethrows. */

@@ -2,6 +2,8 @@
 // session, reading a parsed unit within a deadline, and closing with a last message.
 
 import type { Config, HostPort } from '../config/model.ts';
+import type { HttpRouteTable } from '../gateway-api/http-table.ts';
+import type { TlsRouteTable } from '../gateway-api/tls-table.ts';
 import type { ConnectionFacts, Router } from '../route/router.ts';
 import type { SniffResult } from '../sniff/types.ts';
 import type { ConnectError, Conn, Runtime } from '../runtime/types.ts';
@@ -29,6 +31,13 @@ export interface SessionContext {
   /** ugate's own upstream connections ("local>remote"), to recognise them coming back on accept */
   outbound: Set<string>;
   dataPlane: DataPlane;
+  /** Gateway API route tables of the listeners that have routes attached, by listener name */
+  tables: Map<string, RouteTables>;
+}
+
+export interface RouteTables {
+  http: HttpRouteTable | null;
+  tls: TlsRouteTable | null;
 }
 
 /** What a listener's handshake produced: facts to route on and how to answer the client. */
@@ -51,7 +60,7 @@ export async function readParsed<T>(
   inbound: Inbound,
   parse: (buf: Uint8Array) => SniffResult<T>,
   deadline: number,
-): Promise<SniffResult<T> | { status: 'timeout' | 'eof' }> {
+): Promise<Exclude<SniffResult<T>, { status: 'more' }> | { status: 'timeout' | 'eof' }> {
   for (;;) {
     const r = parse(inbound.buffer);
     if (r.status !== 'more') return r;
@@ -77,3 +86,12 @@ export async function replyAndClose(rt: Runtime, inbound: Inbound, reply: Uint8A
   }
 }
 
+
+/**
+ * A TCP connection by both ends. Only the whole pair identifies ugate's own upstream connection
+ * coming back: the kernel gives one local port to many connections with different peers, so a
+ * client may well have the same address as one of ugate's outbound sockets.
+ */
+export function connectionKey(from: { host: string; port: number }, to: { host: string; port: number }): string {
+  return `${from.host}|${from.port}>${to.host}|${to.port}`;
+}

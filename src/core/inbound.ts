@@ -25,12 +25,18 @@ export class Inbound {
       // its later reader still gets the error, but the process must not die of it meanwhile.
       this.pending.catch(() => {});
     }
+    // No deadline (a caller with its own watchdog): no timer per read, which counts per request.
+    if (deadline === Infinity) return this.settle(await this.pending);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const r = await Promise.race([
       this.pending,
       new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), wait))),
     ]).finally(() => clearTimeout(timer));
     if (r === TIMEOUT) return false;
+    return this.settle(r);
+  }
+
+  private settle(r: Uint8Array | null): boolean {
     this.pending = null;
     if (r === null) {
       this.eof = true;
@@ -88,4 +94,36 @@ export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/**
+ * `conn` with `ahead` (bytes already read from it, not yet delivered) put back in front: the next
+ * read() returns them, and detach() hands them to the native data plane as read-ahead.
+ */
+export function withReadAhead(conn: Conn, ahead: Uint8Array): Conn {
+  if (ahead.length === 0) return conn;
+  let first: Uint8Array | null = ahead;
+  const take = () => {
+    const b = first;
+    first = null;
+    return b;
+  };
+  return {
+    remote: conn.remote,
+    local: conn.local,
+    read: () => {
+      const b = take();
+      return b ? Promise.resolve(b) : conn.read();
+    },
+    detach: async () => {
+      const d = await conn.detach();
+      const b = take();
+      return d && b ? { fd: d.fd, pending: concat(b, d.pending) } : d;
+    },
+    write: (d) => conn.write(d),
+    shutdownWrite: () => conn.shutdownWrite(),
+    close: () => conn.close(),
+    abort: () => conn.abort(),
+    originalDestination: () => conn.originalDestination(),
+  };
 }

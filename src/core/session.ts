@@ -12,8 +12,11 @@ import { dial } from './dial.ts';
 import type { CloseReason, Forwarding } from './forward.ts';
 import { concat, Inbound } from './inbound.ts';
 import { mixedHandshake } from './mixed.ts';
-import { readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
+import { connectionKey, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
 import { httpResponse } from '../proxy/http-proxy.ts';
+import { pickBackend } from '../gateway-api/filters.ts';
+import type { Decision } from '../route/router.ts';
+import { HttpSession, type HttpTarget } from './http-session.ts';
 
 const SNIFFED_DEFAULT_PORT = { tls: 443, http: 80 } as const;
 
@@ -96,19 +99,33 @@ async function sniHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inb
   };
 }
 
-const HANDSHAKES = { redirect: redirectHandshake, sni: sniHandshake, mixed: mixedHandshake };
-
-/**
- * A TCP connection by both ends. Only the whole pair identifies ugate's own upstream connection
- * coming back: the kernel gives one local port to many connections with different peers, so a
- * client may well have the same address as one of ugate's outbound sockets.
- */
-function connectionKey(from: { host: string; port: number }, to: { host: string; port: number }): string {
-  return `${from.host}|${from.port}>${to.host}|${to.port}`;
+/** A Gateway TLS listener: TLSRoutes route by SNI; anything else has nowhere to go. */
+async function tlsHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inbound, rec: ConnectionRecord, deadline: number): Promise<Handshake | null> {
+  const sniffed = await sniff(ctx, inbound, rec, deadline);
+  const host = describeSniffed(sniffed, rec);
+  return {
+    facts: { listener: l.name, listenerType: l.type, protocol: sniffed?.protocol ?? 'opaque', host, dstIp: null, dstPort: null, srcIp: parseIP(inbound.conn.remote.host)! },
+    passthrough: null,
+    ...sniffedReplies(sniffed),
+  };
 }
+
+/** A Gateway HTTP listener: the HTTP session reads the requests itself. */
+async function httpHandshake(_ctx: SessionContext, l: ListenerConfig, inbound: Inbound): Promise<Handshake | null> {
+  return {
+    facts: { listener: l.name, listenerType: l.type, protocol: 'http', host: null, dstIp: null, dstPort: null, srcIp: parseIP(inbound.conn.remote.host)! },
+    passthrough: null,
+    rejectReply: () => null,
+    connectFailedReply: () => null,
+    connectedReply: () => null,
+  };
+}
+
+const HANDSHAKES = { redirect: redirectHandshake, sni: sniHandshake, mixed: mixedHandshake, tls: tlsHandshake, http: httpHandshake };
 
 export class Session {
   private forwarding: Forwarding | null = null;
+  private http: HttpSession | null = null;
   private upstream: Conn | null = null;
   private aborted: CloseReason | null = null;
 
@@ -122,9 +139,18 @@ export class Session {
   abort(reason: CloseReason): void {
     if (this.aborted) return;
     this.aborted = reason;
+    if (this.http) return this.http.abort(reason);
     if (this.forwarding) return this.forwarding.abort(reason);
     this.conn.close();
     this.upstream?.close();
+  }
+
+  /** Captured HTTP whose host no HTTPRoute covers: what the listener's own rules say. */
+  private unroutedHttp(hs: Handshake, host: string | null): HttpTarget | 'reject' {
+    const d = this.ctx.router.route({ ...hs.facts, host });
+    if (d.action.type === 'forward') return d.action.backend;
+    if (d.action.type === 'passthrough' && hs.passthrough) return hs.passthrough;
+    return 'reject';
   }
 
   async run(): Promise<void> {
@@ -146,11 +172,44 @@ export class Session {
         rec.error = 'the client is ugate itself (forwarding loop)';
         return;
       }
-      let decision = router.route(hs.facts);
+      const tables = this.ctx.tables.get(this.listener.name);
+      if (hs.facts.protocol === 'http' && tables?.http) {
+        // Routed per request from here on (HTTPRoute).
+        this.http = new HttpSession({
+          ctx: this.ctx,
+          listener: this.listener,
+          table: tables.http,
+          unrouted: this.listener.type === 'redirect' ? (host) => this.unroutedHttp(hs, host) : null,
+          listenerPort: this.listener.type === 'redirect' ? (hs.passthrough?.port ?? 80) : this.conn.local.port,
+          inbound,
+          rec,
+          firstDeadline: started + config.timeouts.sniffMs,
+        });
+        if (this.aborted) this.http.abort(this.aborted);
+        return await this.http.run();
+      }
+      let gatewayDecision: Decision | null = null;
+      if (hs.facts.protocol === 'tls' && tables?.tls) {
+        const d = tables.tls.route(hs.facts.host);
+        if (d.type === 'route') {
+          const route = `${d.attached.route.namespace}/${d.attached.route.name}`;
+          const b = pickBackend(d.backends, Math.random);
+          // An invalid backend's share of connections is rejected, as the spec says.
+          gatewayDecision = b && !b.invalid ? { route, action: { type: 'forward', backend: b } } : { route, action: { type: 'reject' } };
+          if (!b || b.invalid) rec.error = b ? `backend ${b.host}:${b.port}: ${b.invalid}` : 'no backend with weight > 0';
+        }
+      }
+      if (!gatewayDecision && (this.listener.type === 'tls' || this.listener.type === 'http')) {
+        // A Gateway listener serves its routes only.
+        gatewayDecision = { route: null, action: { type: 'reject' } };
+        rec.error ??= hs.facts.protocol === 'tls' ? 'no TLSRoute for this SNI' : `not TLS (${hs.facts.protocol})`;
+      }
+      const byRouter = gatewayDecision === null;
+      let decision = gatewayDecision ?? router.route(hs.facts);
       // A destination given by name meets dstCidrs rules by its addresses: route on the first,
       // and dial only the addresses routed the same way, so no fallback address slips past a rule.
       let resolved: string[] | undefined;
-      if (router.usesDstCidrs && hs.facts.dstIp === null && hs.passthrough && !isIPLiteral(hs.passthrough.host)) {
+      if (byRouter && router.usesDstCidrs && hs.facts.dstIp === null && hs.passthrough && !isIPLiteral(hs.passthrough.host)) {
         const addresses = await rt.lookup(hs.passthrough.host).catch(() => []);
         if (addresses.length > 0) {
           const decisions = addresses.map((ip) => router.route({ ...hs.facts, dstIp: parseIP(ip) }));

@@ -1,0 +1,593 @@
+// One client connection routed per HTTP request (HTTPRoute): on a Gateway HTTP listener, or
+// captured port-80 traffic on a redirect listener with HTTPRoutes. Each request head is parsed and
+// routed on its own; heads and bodies are forwarded verbatim unless a filter changes the head;
+// bodies stream with backpressure by their framing (Content-Length, chunked, close-delimited).
+// An upgrade (101), or a listener where every request provably goes to one backend unchanged,
+// hands the connection to the data plane (splice) like any L4 forward.
+
+import type { ListenerConfig } from '../config/model.ts';
+import { applyHeaderModifier, pickBackend, redirectLocation, rewritePath } from '../gateway-api/filters.ts';
+import type { HttpRouteTable } from '../gateway-api/http-table.ts';
+import type { HttpRule } from '../gateway-api/model.ts';
+import { ChunkedScanner } from '../http/chunked.ts';
+import { isUpgradeRequest, requestBodyFraming, responseBodyFraming, wantsKeepAlive, type BodyFraming } from '../http/framing.ts';
+import { serializeRequestHead, serializeResponseHead, simpleResponse } from '../http/head.ts';
+import { requestErrorStatus } from '../http/request.ts';
+import { parseResponseHead } from '../http/response.ts';
+import { formatHostPort } from '../route/cidr.ts';
+import { ConnectError, type Conn } from '../runtime/types.ts';
+import { defaultHttp1Limits, parseHttp1Request, type HttpRequestHead } from '../sniff/http1.ts';
+import { formatRequestLog, type ConnectionRecord, type RequestRecord } from './access-log.ts';
+import { dial } from './dial.ts';
+import type { CloseReason, Forwarding } from './forward.ts';
+import { connectionKey, readParsed, replyAndClose, type SessionContext } from './handshake.ts';
+import { Inbound, withReadAhead } from './inbound.ts';
+
+/** Idle upstream connections kept per client connection, for its next requests. */
+const MAX_IDLE_UPSTREAMS = 4;
+
+export interface HttpTarget {
+  host: string;
+  port: number;
+}
+
+export interface HttpSessionOptions {
+  ctx: SessionContext;
+  listener: ListenerConfig;
+  table: HttpRouteTable;
+  /**
+   * Where a request goes when no route covers its host (captured traffic: the original
+   * destination, as the listener's own rules decide); null: ugate answers 404.
+   */
+  unrouted: ((host: string | null) => HttpTarget | 'reject') | null;
+  /** the port a redirect without one keeps: the Gateway listener's, or the captured destination's */
+  listenerPort: number;
+  inbound: Inbound;
+  rec: ConnectionRecord;
+  /** the first request head must be complete by then (the sniff deadline) */
+  firstDeadline: number;
+}
+
+interface Upstream {
+  key: string;
+  label: string;
+  conn: Conn;
+  inbound: Inbound;
+  /** ugate's own outbound connection, to recognise it coming back (forwarding loop) */
+  outboundKey: string;
+}
+
+/** A failure while moving a body: which side failed decides who is told what. */
+class PumpError extends Error {
+  constructor(
+    readonly side: 'src' | 'dst',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Exchange =
+  | { kind: 'done'; status: number; keepClient: boolean; keepUpstream: boolean }
+  /** a reused upstream connection had been closed by the backend before it saw this request */
+  | { kind: 'stale' }
+  | { kind: 'upgrade'; status: number }
+  /** ugate answered (502/504) or the client is gone; the connection ends */
+  | { kind: 'failed'; status: number | null; close: string; error: string };
+
+function splitTarget(target: string): { path: string; query: string; hasQuery: boolean } {
+  let t = target;
+  // absolute-form (RFC 9112 §3.2.2): route on its path
+  const abs = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(t);
+  if (abs) t = t.slice(abs[0].length) || '/';
+  const hash = t.indexOf('#');
+  if (hash >= 0) t = t.slice(0, hash);
+  const q = t.indexOf('?');
+  return q < 0 ? { path: t, query: '', hasQuery: false } : { path: t.slice(0, q), query: t.slice(q + 1), hasQuery: true };
+}
+
+export class HttpSession {
+  private readonly idle = new Map<string, Upstream>();
+  private current: Upstream | null = null;
+  private forwarding: Forwarding | null = null;
+  private aborted: CloseReason | null = null;
+  private lastActivity: number;
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
+  private requests = 0;
+
+  constructor(private readonly o: HttpSessionOptions) {
+    this.lastActivity = o.ctx.rt.now();
+  }
+
+  /** Ends the connection now, whatever it is doing. */
+  abort(reason: CloseReason): void {
+    if (this.aborted) return;
+    this.aborted = reason;
+    if (this.forwarding) this.forwarding.abort(reason);
+    this.o.inbound.conn.close();
+    this.current?.conn.close();
+    for (const u of this.idle.values()) u.conn.close();
+  }
+
+  private touch(): void {
+    this.lastActivity = this.o.ctx.rt.now();
+  }
+
+  /** One timer per connection, not one per read: a read marks activity, the timer checks it. */
+  private armWatchdog(ms: number): void {
+    const idleMs = this.o.ctx.config.timeouts.idleMs;
+    if (idleMs <= 0) return;
+    this.watchdog = setTimeout(() => {
+      if (this.forwarding) return; // the data plane keeps its own idle deadline
+      const idle = this.o.ctx.rt.now() - this.lastActivity;
+      if (idle >= idleMs) this.abort('idle-timeout');
+      else this.armWatchdog(idleMs - idle);
+    }, ms);
+  }
+
+  async run(): Promise<void> {
+    const { ctx, inbound, rec } = this.o;
+    rec.proto = 'http';
+    this.armWatchdog(ctx.config.timeouts.idleMs);
+    let deadline = this.o.firstDeadline;
+    try {
+      for (;;) {
+        const r = await readParsed(ctx.rt, inbound, (b) => parseHttp1Request(b, defaultHttp1Limits), deadline);
+        this.touch();
+        if (this.aborted) {
+          rec.close = this.aborted;
+          return;
+        }
+        if (r.status !== 'ok' && r.status !== 'error') {
+          if (inbound.buffer.length > 0 && r.status === 'timeout') {
+            rec.close = 'request-timeout';
+            await this.ownReply(408, 'request head not complete in time', [], true);
+          } else rec.close = r.status === 'eof' ? 'eof' : 'idle-timeout';
+          return;
+        }
+        if (r.status === 'error') {
+          ctx.stats.handshakeFailed++;
+          rec.close = 'bad-request';
+          rec.error = `http: ${r.error}`;
+          await this.ownReply(requestErrorStatus(r.error), r.error.message, [], true);
+          return;
+        }
+        if (!(await this.serve(r.value, r.length))) return;
+        // Between requests only the idle watchdog applies.
+        deadline = Infinity;
+      }
+    } catch (e) {
+      rec.close ??= 'error';
+      rec.error = e instanceof Error ? e.message : String(e);
+    } finally {
+      clearTimeout(this.watchdog);
+      if (this.aborted) rec.close = this.aborted;
+      this.closeUpstream(this.current);
+      for (const u of this.idle.values()) this.closeUpstream(u);
+      this.idle.clear();
+      if (!this.forwarding) inbound.conn.close();
+    }
+  }
+
+  /** Handles one request; true when the connection stays open for the next. */
+  private async serve(head: HttpRequestHead, headLength: number): Promise<boolean> {
+    const { ctx, inbound, rec } = this.o;
+    const started = ctx.rt.now();
+    const req: RequestRecord = { listener: this.o.listener.name, client: inbound.conn.remote, method: head.method, host: head.host, target: head.target, up: 0, down: 0 };
+    const log = (fields: Partial<RequestRecord>) => {
+      Object.assign(req, fields);
+      rec.up += req.up;
+      rec.down += req.down;
+      if (ctx.config.accessLog) ctx.accessLog(formatRequestLog(req, ctx.rt.now() - started));
+    };
+    this.requests++;
+    rec.requests = this.requests;
+
+    const framing = requestBodyFraming(head.headers, head.version);
+    if ('error' in framing) {
+      rec.close = 'bad-request';
+      const sent = this.ownReply(framing.status, framing.error, [], true, req);
+      log({ status: framing.status, error: framing.error });
+      await sent;
+      return false;
+    }
+    // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+    if (head.version === '1.1' && head.host === null) {
+      rec.close = 'bad-request';
+      const sent = this.ownReply(400, 'an HTTP/1.1 request needs a Host header', [], true, req);
+      log({ status: 400, error: 'no Host header' });
+      await sent;
+      return false;
+    }
+    const clientKeepAlive = wantsKeepAlive(head.version, head.headers);
+    // ugate answers by itself: the request body is not read, so the connection cannot go on.
+    const answer = async (status: number, text: string, headers: [string, string][] = [], error?: string): Promise<boolean> => {
+      const close = framing.type !== 'none' || !clientKeepAlive;
+      const bytes = simpleResponse(status, { headers, body: `${text}\n`, close });
+      log({ status, down: bytes.length, ...(error ? { error } : {}) });
+      inbound.consume(headLength);
+      return this.send(bytes, close);
+    };
+    if (head.method === 'CONNECT') return answer(405, 'CONNECT is not supported on this listener', [['allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH']]);
+
+    const { path, query, hasQuery } = splitTarget(head.target);
+    const decision = this.o.table.route({ host: head.host, method: head.method, path, query, headers: head.headers });
+    let target: HttpTarget;
+    let rule: HttpRule | null = null;
+    let upstreamHead: Uint8Array | null = null;
+    if (decision.type !== 'rule') {
+      const fallback = decision.type === 'no-host' && this.o.unrouted ? this.o.unrouted(head.host) : null;
+      if (fallback === null) return answer(404, 'no route for this request', [], decision.type === 'no-host' ? 'no route for host' : 'no rule matches');
+      if (fallback === 'reject') return answer(403, 'blocked by ugate route');
+      req.route = 'passthrough';
+      target = fallback;
+    } else {
+      rule = decision.rule;
+      const route = decision.attached.route;
+      req.route = `${route.namespace}/${route.name}`;
+      req.rule = rule.name ?? String(rule.index);
+      if (rule.redirect) {
+        const location = redirectLocation(rule.redirect, { scheme: 'http', host: head.host ?? inbound.conn.local.host, listenerPort: this.o.listenerPort, path, query }, decision.match);
+        return answer(rule.redirect.statusCode, `redirect to ${location}`, [['location', location]]);
+      }
+      const backend = pickBackend(rule.backends, Math.random);
+      if (!backend) return answer(500, 'no backend for this route', [], rule.backends.length === 0 ? 'rule has no backends' : 'all backend weights are 0');
+      if (backend.invalid) return answer(500, 'invalid backend for this route', [], `backend ${backend.host}:${backend.port}: ${backend.invalid}`);
+      target = backend;
+      if (rule.requestHeaders || rule.rewrite) {
+        let headers = head.headers;
+        let t = head.target;
+        if (rule.rewrite?.path) t = rewritePath(path, rule.rewrite.path, decision.match) + (hasQuery ? `?${query}` : '');
+        if (rule.rewrite?.hostname) {
+          const hostname = rule.rewrite.hostname;
+          headers = headers.map(([n, v]) => (n.toLowerCase() === 'host' ? [n, hostname] : [n, v]));
+        }
+        if (rule.requestHeaders) headers = applyHeaderModifier(headers, rule.requestHeaders);
+        upstreamHead = serializeRequestHead(head.method, t, head.version, headers);
+      }
+      // Every request on this listener goes to this one backend unchanged: the rest of the
+      // connection is plain bytes to it, so the data plane (splice) carries them.
+      if (this.requests === 1 && this.o.table.constantBackend && this.o.unrouted === null) {
+        rec.route = req.route;
+        return this.handOver(target, head, headLength);
+      }
+    }
+    req.backend = formatHostPort(target.host, target.port);
+    let body: BodyFraming = framing;
+    if (upstreamHead === null) {
+      // Unchanged head: sent as received, with a body already here in the same write.
+      const whole = framing.type === 'length' && inbound.buffer.length - headLength >= framing.length;
+      upstreamHead = inbound.consume(headLength + (whole ? framing.length : 0));
+      if (whole) body = { type: 'none' };
+    } else inbound.consume(headLength);
+
+    // Timeouts of the rule: `request` from now to the end of the response, `backendRequest`
+    // from the first byte sent upstream to the end of the response.
+    const requestMs = rule?.timeouts.requestMs ?? null;
+    const backendMs = rule?.timeouts.backendRequestMs ?? null;
+    const requestDeadline = requestMs === null ? Infinity : started + requestMs;
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (deadline: number) => {
+      clearTimeout(timer);
+      if (deadline === Infinity) return;
+      timer = setTimeout(() => {
+        timedOut = true;
+        this.current?.conn.abort();
+      }, Math.max(0, deadline - ctx.rt.now()));
+    };
+    arm(requestDeadline);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let up: Upstream;
+        const reused = this.idle.get(`${target.host}|${target.port}`);
+        if (reused) {
+          this.idle.delete(reused.key);
+          up = reused;
+        } else {
+          const leftMs = Math.min(ctx.config.timeouts.connectMs, requestDeadline - ctx.rt.now());
+          try {
+            up = await this.connect(target, leftMs);
+          } catch (e) {
+            const ce = e instanceof ConnectError ? e : new ConnectError('other', String(e));
+            // A backend name that does not resolve is an invalid backend reference: 500.
+            const status = ce.kind === 'dns' ? 500 : ce.kind === 'timeout' ? 504 : 502;
+            rec.close = `connect-${ce.kind}`;
+            ctx.stats.connectFailed++;
+            const sent = this.ownReply(status, ce.message, [], true, req);
+            log({ status, error: ce.message });
+            await sent;
+            return false;
+          }
+        }
+        this.current = up;
+        arm(Math.min(requestDeadline, backendMs === null ? Infinity : ctx.rt.now() + backendMs));
+        if (timedOut) up.conn.abort();
+        const x = await this.exchange(up, upstreamHead, head, body, rule, req, reused !== undefined && attempt === 0);
+        this.current = null;
+        if (x.kind === 'stale') {
+          this.closeUpstream(up);
+          continue;
+        }
+        if (x.kind === 'upgrade') {
+          log({ status: x.status });
+          await this.tunnel(up);
+          return false;
+        }
+        if (x.kind === 'failed') {
+          this.closeUpstream(up, true);
+          if (timedOut) {
+            rec.close = 'timeout';
+            const status = req.status === undefined ? 504 : null;
+            const sent = status ? this.ownReply(504, 'the backend did not answer in time', [], true, req) : null;
+            log({ ...(status ? { status } : {}), error: 'route timeout' });
+            if (sent) await sent;
+            else inbound.conn.abort();
+            return false;
+          }
+          rec.close = x.close;
+          const answerIt = x.status !== null && req.status === undefined;
+          const sent = answerIt ? this.ownReply(x.status!, x.error, [], true, req) : null;
+          log({ ...(answerIt ? { status: x.status! } : {}), error: x.error });
+          if (sent) await sent;
+          else if (x.close === 'upstream-reset' || x.close === 'bad-response') inbound.conn.abort();
+          else inbound.conn.close();
+          return false;
+        }
+        if (x.keepUpstream) this.park(up);
+        else this.closeUpstream(up);
+        log({ status: x.status });
+        if (!x.keepClient) {
+          rec.close = 'eof';
+          await replyAndClose(ctx.rt, inbound, null);
+          return false;
+        }
+        return true;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Sends the request upstream and the response back: the request body and the response run at
+   * once (a backend may answer before it has read the whole body).
+   */
+  private async exchange(up: Upstream, head: Uint8Array, req: HttpRequestHead, framing: BodyFraming, rule: HttpRule | null, rec: RequestRecord, reused: boolean): Promise<Exchange> {
+    const client = this.o.inbound;
+    try {
+      await up.conn.write(head);
+    } catch (e) {
+      if (reused && framing.type === 'none') return { kind: 'stale' };
+      return { kind: 'failed', status: 502, close: 'upstream-reset', error: `backend: ${(e as Error).message}` };
+    }
+    rec.up += head.length;
+    let bodyDone = framing.type === 'none';
+    let bodyFailure: PumpError | null = null;
+    const body = bodyDone
+      ? Promise.resolve()
+      : this.pump(client, up.conn, framing, (n) => (rec.up += n)).then(
+          () => void (bodyDone = true),
+          (e: PumpError) => {
+            bodyFailure = e;
+            // The client is gone or sent a broken body: the backend must not take it as complete.
+            if (e.side === 'src') up.conn.abort();
+          },
+        );
+    const upgrade = isUpgradeRequest(req.headers);
+    let responseStarted = false;
+    let answered = false; // any response byte (a 1xx too) came from the backend
+    try {
+      for (;;) {
+        const r = await readParsed(this.o.ctx.rt, up.inbound, parseResponseHead, Infinity);
+        this.touch();
+        if (r.status !== 'ok') {
+          await body;
+          if (bodyFailure && (bodyFailure as PumpError).side === 'src') return { kind: 'failed', status: null, close: 'client-reset', error: (bodyFailure as PumpError).message };
+          if (r.status === 'error') return { kind: 'failed', status: 502, close: 'bad-response', error: `backend response: ${r.error}` };
+          // Closed before any byte of an answer: on a reused connection, the backend had let it go.
+          if (reused && up.inbound.buffer.length === 0 && framing.type === 'none') return { kind: 'stale' };
+          return { kind: 'failed', status: 502, close: 'upstream-reset', error: 'backend closed the connection without a response' };
+        }
+        const rh = r.value;
+        answered = true;
+        if (rh.status < 200) {
+          const raw = up.inbound.consume(r.length);
+          if (rh.status === 101) {
+            if (!upgrade) return { kind: 'failed', status: 502, close: 'bad-response', error: 'backend switched protocols unasked' };
+            responseStarted = true;
+            await this.writeClient(raw);
+            rec.down += raw.length;
+            return { kind: 'upgrade', status: 101 };
+          }
+          // RFC 9110 §15.2: no 1xx to an HTTP/1.0 client.
+          if (req.version === '1.1') {
+            await this.writeClient(raw);
+            rec.down += raw.length;
+          }
+          continue;
+        }
+        const rf = responseBodyFraming(req.method, rh.status, rh.headers, rh.version);
+        if ('error' in rf) return { kind: 'failed', status: 502, close: 'bad-response', error: `backend response: ${rf.error}` };
+        // An unchanged head goes as received, with a body already here in the same write.
+        const whole = !rule?.responseHeaders && rf.type === 'length' && up.inbound.buffer.length - r.length >= rf.length;
+        const raw = up.inbound.consume(r.length + (whole ? (rf as { length: number }).length : 0));
+        const out = rule?.responseHeaders ? serializeResponseHead(rh.version, rh.status, rh.reason, applyHeaderModifier(rh.headers, rule.responseHeaders)) : raw;
+        responseStarted = true;
+        rec.status = rh.status;
+        await this.writeClient(out);
+        rec.down += out.length;
+        if (!whole) await this.pump(up.inbound, this.o.inbound.conn, rf, (n) => (rec.down += n));
+        const responseKeepAlive = rf.type !== 'close' && wantsKeepAlive(rh.version, rh.headers);
+        if (!bodyDone) {
+          // Answered before the whole body arrived: keep neither side unless it arrives intact.
+          await body;
+        }
+        if (bodyFailure) {
+          const f = bodyFailure as PumpError;
+          return { kind: 'failed', status: null, close: f.side === 'src' ? 'client-reset' : 'upstream-reset', error: f.message };
+        }
+        const keep = responseKeepAlive && bodyDone;
+        return { kind: 'done', status: rh.status, keepClient: keep && wantsKeepAlive(req.version, req.headers), keepUpstream: keep };
+      }
+    } catch (e) {
+      const pe = e instanceof PumpError ? e : new PumpError('src', e instanceof Error ? e.message : String(e));
+      up.conn.abort();
+      void body;
+      // Reset before any byte of an answer: on a reused connection, the backend had let it go.
+      if (reused && !answered && up.inbound.buffer.length === 0 && framing.type === 'none' && pe.message !== CLIENT_GONE) return { kind: 'stale' };
+      // A response cut short reaches the client as a reset, so it cannot look complete.
+      if (responseStarted || pe.message === CLIENT_GONE) return { kind: 'failed', status: null, close: pe.message === CLIENT_GONE ? 'client-reset' : 'upstream-reset', error: pe.message };
+      return { kind: 'failed', status: 502, close: 'upstream-reset', error: `backend: ${pe.message}` };
+    }
+  }
+
+  private async writeClient(data: Uint8Array): Promise<void> {
+    try {
+      await this.o.inbound.conn.write(data);
+    } catch {
+      throw new PumpError('dst', CLIENT_GONE);
+    }
+  }
+
+  /** Moves one message body from `src` to `dst` by its framing; throws PumpError naming the side. */
+  private async pump(src: Inbound, dst: Conn, framing: BodyFraming, count: (n: number) => void): Promise<void> {
+    const write = async (b: Uint8Array) => {
+      if (b.length === 0) return;
+      try {
+        await dst.write(b);
+      } catch (e) {
+        throw new PumpError('dst', (e as Error).message);
+      }
+      count(b.length);
+    };
+    const fill = async (): Promise<boolean> => {
+      try {
+        const got = await src.fill(Infinity, () => 0);
+        this.touch();
+        return got;
+      } catch (e) {
+        throw new PumpError('src', (e as Error).message);
+      }
+    };
+    switch (framing.type) {
+      case 'none':
+        return;
+      case 'length': {
+        let left = framing.length;
+        while (left > 0) {
+          if (src.buffer.length === 0 && !(await fill())) throw new PumpError('src', `body ended ${left} bytes short`);
+          const n = Math.min(left, src.buffer.length);
+          left -= n;
+          await write(src.consume(n));
+        }
+        return;
+      }
+      case 'chunked': {
+        const scanner = new ChunkedScanner();
+        for (;;) {
+          if (src.buffer.length === 0 && !(await fill())) throw new PumpError('src', 'chunked body ended early');
+          const r = scanner.scan(src.buffer);
+          if (r.status === 'error') throw new PumpError('src', `chunked body: ${r.error}`);
+          await write(src.consume(r.consumed));
+          if (r.status === 'done') return;
+        }
+      }
+      case 'close':
+        for (;;) {
+          await write(src.consume(src.buffer.length));
+          if (!(await fill())) return;
+        }
+    }
+  }
+
+  private async connect(target: HttpTarget, timeoutMs: number): Promise<Upstream> {
+    const { ctx } = this.o;
+    const conn = await dial(ctx.rt, target.host, target.port, timeoutMs, ctx.isListenAddress);
+    const outboundKey = connectionKey(conn.local, conn.remote);
+    ctx.outbound.add(outboundKey);
+    return { key: `${target.host}|${target.port}`, label: formatHostPort(target.host, target.port), conn, inbound: new Inbound(conn), outboundKey };
+  }
+
+  /** Keeps a reusable upstream connection for this client's next requests. */
+  private park(up: Upstream): void {
+    if (this.idle.size >= MAX_IDLE_UPSTREAMS) {
+      const [oldest] = this.idle.values();
+      this.idle.delete(oldest!.key);
+      this.closeUpstream(oldest!);
+    }
+    this.idle.set(up.key, up);
+  }
+
+  private closeUpstream(up: Upstream | null, reset = false): void {
+    if (!up) return;
+    this.o.ctx.outbound.delete(up.outboundKey);
+    if (reset) up.conn.abort();
+    else up.conn.close();
+  }
+
+  /** ugate's own response; when `close`, the connection ends after it. True when it stays open. */
+  private ownReply(status: number, text: string, headers: [string, string][], close: boolean, req?: RequestRecord): Promise<boolean> {
+    const bytes = simpleResponse(status, { headers, body: `${text}\n`, close });
+    if (req) req.down += bytes.length;
+    return this.send(bytes, close);
+  }
+
+  private async send(bytes: Uint8Array, close: boolean): Promise<boolean> {
+    const { ctx, inbound } = this.o;
+    if (close) {
+      await replyAndClose(ctx.rt, inbound, bytes);
+      return false;
+    }
+    try {
+      await inbound.conn.write(bytes);
+      return true;
+    } catch {
+      this.o.rec.close = 'client-reset';
+      return false;
+    }
+  }
+
+  /** After a 101: both connections become one plain tunnel in the data plane. */
+  private async tunnel(up: Upstream): Promise<void> {
+    const { ctx, inbound, rec } = this.o;
+    const prefix = inbound.buffer;
+    inbound.buffer = new Uint8Array(0);
+    this.forwarding = ctx.dataPlane.forward(inbound.release(), withReadAhead(up.conn, up.inbound.buffer), prefix, { idleMs: ctx.config.timeouts.idleMs, now: () => ctx.rt.now() });
+    if (this.aborted) this.forwarding.abort(this.aborted);
+    try {
+      const result = await this.forwarding.done;
+      rec.up += result.up;
+      rec.down += result.down;
+      rec.close = result.reason;
+      if (result.error) rec.error = result.error;
+    } finally {
+      ctx.outbound.delete(up.outboundKey);
+    }
+  }
+
+  /** The whole connection, this request's head included, goes to `target` as plain bytes. */
+  private async handOver(target: HttpTarget, head: HttpRequestHead, headLength: number): Promise<boolean> {
+    const { ctx, rec } = this.o;
+    rec.action = 'forward';
+    rec.host = head.host;
+    rec.backend = formatHostPort(target.host, target.port);
+    let up: Upstream;
+    try {
+      up = await this.connect(target, ctx.config.timeouts.connectMs);
+    } catch (e) {
+      const ce = e instanceof ConnectError ? e : new ConnectError('other', String(e));
+      ctx.stats.connectFailed++;
+      rec.close = `connect-${ce.kind}`;
+      rec.error = ce.message;
+      await this.ownReply(ce.kind === 'dns' ? 500 : ce.kind === 'timeout' ? 504 : 502, ce.message, [], true);
+      return false;
+    }
+    void headLength; // the head stays in the buffer: it is the first thing the backend gets
+    ctx.stats.forwarded++;
+    await this.tunnel(up);
+    return false;
+  }
+}
+
+const CLIENT_GONE = 'the client went away';
