@@ -30,9 +30,11 @@ export interface RequestRecord {
   method: string;
   host: string | null;
   target: string;
-  /** "namespace/name" of the HTTPRoute, or "passthrough" */
+  /** "namespace/name" of the HTTPRoute; for a request no HTTPRoute covers, the listener's own route or "default" */
   route?: string;
   rule?: string;
+  /** for a request no HTTPRoute covers: what the listener's own route did (passthrough, forward, reject) */
+  action?: string;
   backend?: string;
   status?: number;
   up: number;
@@ -88,6 +90,7 @@ export function formatRequestLog(rec: RequestRecord, durationMs: number): string
     ['target', rec.target],
     ['route', rec.route],
     ['rule', rec.rule],
+    ['action', rec.action],
     ['backend', rec.backend],
     ['status', rec.status === undefined ? undefined : String(rec.status)],
     ['up', String(rec.up)],

@@ -11,6 +11,7 @@ import { openDataPlane } from './data-plane.ts';
 import { jsPump } from './forward.ts';
 import type { SessionContext, Stats } from './handshake.ts';
 import { Session } from './session.ts';
+import { UpstreamPool } from './upstream-pool.ts';
 
 const ABORT_WAIT_MS = 1000;
 
@@ -38,6 +39,13 @@ export class Gateway {
       outbound: new Set(),
       dataPlane: jsPump,
       tables: new Map(),
+      upstreams: new UpstreamPool({
+        now: () => rt.now(),
+        release: (u) => {
+          this.ctx.outbound.delete(u.outboundKey);
+          u.conn.close();
+        },
+      }),
     };
     for (const l of config.listeners) {
       const routes = l.gatewayApi;
@@ -106,6 +114,7 @@ export class Gateway {
       for (const s of left) s.abort('shutdown');
       await idle;
     }
+    this.ctx.upstreams.closeAll();
     const summary = this.ctx.dataPlane.summary();
     if (summary) this.rt.stderr(`ugate: ${summary}\n`);
     // Pairs the engine still holds (a session that did not end in time) are closed with it.

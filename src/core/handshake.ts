@@ -9,6 +9,7 @@ import type { SniffResult } from '../sniff/types.ts';
 import type { ConnectError, Conn, Runtime } from '../runtime/types.ts';
 import type { DataPlane } from './forward.ts';
 import type { Inbound } from './inbound.ts';
+import type { UpstreamPool } from './upstream-pool.ts';
 
 export interface Stats {
   accepted: number;
@@ -31,6 +32,8 @@ export interface SessionContext {
   /** ugate's own upstream connections ("local>remote"), to recognise them coming back on accept */
   outbound: Set<string>;
   dataPlane: DataPlane;
+  /** idle upstream HTTP connections, shared by all client connections */
+  upstreams: UpstreamPool;
   /** Gateway API route tables of the listeners that have routes attached, by listener name */
   tables: Map<string, RouteTables>;
 }

@@ -11,7 +11,7 @@ import type { HttpRouteTable } from '../gateway-api/http-table.ts';
 import type { HttpRule } from '../gateway-api/model.ts';
 import { ChunkedScanner } from '../http/chunked.ts';
 import { isUpgradeRequest, requestBodyFraming, responseBodyFraming, wantsKeepAlive, type BodyFraming } from '../http/framing.ts';
-import { serializeRequestHead, serializeResponseHead, simpleResponse } from '../http/head.ts';
+import { removeHopByHop, serializeRequestHead, serializeResponseHead, simpleResponse } from '../http/head.ts';
 import { requestErrorStatus } from '../http/request.ts';
 import { parseResponseHead } from '../http/response.ts';
 import { formatHostPort } from '../route/cidr.ts';
@@ -22,13 +22,21 @@ import { dial } from './dial.ts';
 import type { CloseReason, Forwarding } from './forward.ts';
 import { connectionKey, readParsed, replyAndClose, type SessionContext } from './handshake.ts';
 import { Inbound, withReadAhead } from './inbound.ts';
+import type { PooledUpstream } from './upstream-pool.ts';
 
-/** Idle upstream connections kept per client connection, for its next requests. */
-const MAX_IDLE_UPSTREAMS = 4;
+/** RFC 9110 §9.2.2: only these may be sent again after a connection failed under them. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 export interface HttpTarget {
   host: string;
   port: number;
+}
+
+/** What the listener's own rules say for a request no HTTPRoute covers; target null: rejected. */
+export interface UnroutedDecision {
+  route: string;
+  action: 'forward' | 'passthrough' | 'reject';
+  target: HttpTarget | null;
 }
 
 export interface HttpSessionOptions {
@@ -39,7 +47,7 @@ export interface HttpSessionOptions {
    * Where a request goes when no route covers its host (captured traffic: the original
    * destination, as the listener's own rules decide); null: ugate answers 404.
    */
-  unrouted: ((host: string | null) => HttpTarget | 'reject') | null;
+  unrouted: ((host: string | null) => UnroutedDecision) | null;
   /** the port a redirect without one keeps: the Gateway listener's, or the captured destination's */
   listenerPort: number;
   inbound: Inbound;
@@ -48,14 +56,7 @@ export interface HttpSessionOptions {
   firstDeadline: number;
 }
 
-interface Upstream {
-  key: string;
-  label: string;
-  conn: Conn;
-  inbound: Inbound;
-  /** ugate's own outbound connection, to recognise it coming back (forwarding loop) */
-  outboundKey: string;
-}
+type Upstream = PooledUpstream;
 
 /** A failure while moving a body: which side failed decides who is told what. */
 class PumpError extends Error {
@@ -75,6 +76,13 @@ type Exchange =
   /** ugate answered (502/504) or the client is gone; the connection ends */
   | { kind: 'failed'; status: number | null; close: string; error: string };
 
+const HOP_BY_HOP_NAMES = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']);
+
+function hasHopByHop(headers: readonly (readonly [string, string])[]): boolean {
+  for (let i = 0; i < headers.length; i++) if (HOP_BY_HOP_NAMES.has(headers[i]![0].toLowerCase())) return true;
+  return false;
+}
+
 function splitTarget(target: string): { path: string; query: string; hasQuery: boolean } {
   let t = target;
   // absolute-form (RFC 9112 §3.2.2): route on its path
@@ -87,7 +95,6 @@ function splitTarget(target: string): { path: string; query: string; hasQuery: b
 }
 
 export class HttpSession {
-  private readonly idle = new Map<string, Upstream>();
   private current: Upstream | null = null;
   private forwarding: Forwarding | null = null;
   private aborted: CloseReason | null = null;
@@ -106,7 +113,6 @@ export class HttpSession {
     if (this.forwarding) this.forwarding.abort(reason);
     this.o.inbound.conn.close();
     this.current?.conn.close();
-    for (const u of this.idle.values()) u.conn.close();
   }
 
   private touch(): void {
@@ -163,8 +169,6 @@ export class HttpSession {
       clearTimeout(this.watchdog);
       if (this.aborted) rec.close = this.aborted;
       this.closeUpstream(this.current);
-      for (const u of this.idle.values()) this.closeUpstream(u);
-      this.idle.clear();
       if (!this.forwarding) inbound.conn.close();
     }
   }
@@ -218,9 +222,11 @@ export class HttpSession {
     if (decision.type !== 'rule') {
       const fallback = decision.type === 'no-host' && this.o.unrouted ? this.o.unrouted(head.host) : null;
       if (fallback === null) return answer(404, 'no route for this request', [], decision.type === 'no-host' ? 'no route for host' : 'no rule matches');
-      if (fallback === 'reject') return answer(403, 'blocked by ugate route');
-      req.route = 'passthrough';
-      target = fallback;
+      req.route = fallback.route;
+      req.action = fallback.action;
+      if (fallback.target === null) return answer(403, 'blocked by ugate route', [], 'rejected by route');
+      // Passed on untouched, as the listener would without HTTPRoutes: the head as received.
+      target = fallback.target;
     } else {
       rule = decision.rule;
       const route = decision.attached.route;
@@ -234,8 +240,18 @@ export class HttpSession {
       if (!backend) return answer(500, 'no backend for this route', [], rule.backends.length === 0 ? 'rule has no backends' : 'all backend weights are 0');
       if (backend.invalid) return answer(500, 'invalid backend for this route', [], `backend ${backend.host}:${backend.port}: ${backend.invalid}`);
       target = backend;
-      if (rule.requestHeaders || rule.rewrite) {
-        let headers = head.headers;
+      // Every request on this listener goes to this one backend unchanged: the rest of the
+      // connection is plain bytes to it (L4), so the data plane (splice) carries them.
+      if (this.requests === 1 && this.o.table.constantBackend && this.o.unrouted === null) {
+        rec.route = req.route;
+        return this.handOver(target, head);
+      }
+      const upgrade = isUpgradeRequest(head.headers, head.version);
+      if (rule.requestHeaders || rule.rewrite || head.version === '1.0' || hasHopByHop(head.headers)) {
+        // RFC 9110 §7.6.1: the client's connection options are not the backend's; an upgrade
+        // keeps its Upgrade/Connection pair, and HTTP/1.0 asks to keep the connection.
+        let headers = removeHopByHop(head.headers, { keepUpgrade: upgrade });
+        if (head.version === '1.0' && !upgrade) headers.push(['Connection', 'keep-alive']);
         let t = head.target;
         if (rule.rewrite?.path) t = rewritePath(path, rule.rewrite.path, decision.match) + (hasQuery ? `?${query}` : '');
         if (rule.rewrite?.hostname) {
@@ -244,12 +260,6 @@ export class HttpSession {
         }
         if (rule.requestHeaders) headers = applyHeaderModifier(headers, rule.requestHeaders);
         upstreamHead = serializeRequestHead(head.method, t, head.version, headers);
-      }
-      // Every request on this listener goes to this one backend unchanged: the rest of the
-      // connection is plain bytes to it, so the data plane (splice) carries them.
-      if (this.requests === 1 && this.o.table.constantBackend && this.o.unrouted === null) {
-        rec.route = req.route;
-        return this.handOver(target, head, headLength);
       }
     }
     req.backend = formatHostPort(target.host, target.port);
@@ -280,11 +290,9 @@ export class HttpSession {
     try {
       for (let attempt = 0; ; attempt++) {
         let up: Upstream;
-        const reused = this.idle.get(`${target.host}|${target.port}`);
-        if (reused) {
-          this.idle.delete(reused.key);
-          up = reused;
-        } else {
+        const reused = attempt === 0 ? ctx.upstreams.take(`${target.host}|${target.port}`) : null;
+        if (reused) up = reused;
+        else {
           const leftMs = Math.min(ctx.config.timeouts.connectMs, requestDeadline - ctx.rt.now());
           try {
             up = await this.connect(target, leftMs);
@@ -303,7 +311,10 @@ export class HttpSession {
         this.current = up;
         arm(Math.min(requestDeadline, backendMs === null ? Infinity : ctx.rt.now() + backendMs));
         if (timedOut) up.conn.abort();
-        const x = await this.exchange(up, upstreamHead, head, body, rule, req, reused !== undefined && attempt === 0);
+        // A reused connection the backend had already closed: the request is sent again, once,
+        // when that is safe (idempotent, and no body was read from the client for it).
+        const retryable = reused !== null && framing.type === 'none' && IDEMPOTENT.has(head.method);
+        const x = await this.exchange(up, upstreamHead, head, body, rule, req, retryable);
         this.current = null;
         if (x.kind === 'stale') {
           this.closeUpstream(up);
@@ -334,7 +345,7 @@ export class HttpSession {
           else inbound.conn.close();
           return false;
         }
-        if (x.keepUpstream) this.park(up);
+        if (x.keepUpstream) ctx.upstreams.put(up);
         else this.closeUpstream(up);
         log({ status: x.status });
         if (!x.keepClient) {
@@ -353,12 +364,12 @@ export class HttpSession {
    * Sends the request upstream and the response back: the request body and the response run at
    * once (a backend may answer before it has read the whole body).
    */
-  private async exchange(up: Upstream, head: Uint8Array, req: HttpRequestHead, framing: BodyFraming, rule: HttpRule | null, rec: RequestRecord, reused: boolean): Promise<Exchange> {
+  private async exchange(up: Upstream, head: Uint8Array, req: HttpRequestHead, framing: BodyFraming, rule: HttpRule | null, rec: RequestRecord, retryable: boolean): Promise<Exchange> {
     const client = this.o.inbound;
     try {
       await up.conn.write(head);
     } catch (e) {
-      if (reused && framing.type === 'none') return { kind: 'stale' };
+      if (retryable) return { kind: 'stale' };
       return { kind: 'failed', status: 502, close: 'upstream-reset', error: `backend: ${(e as Error).message}` };
     }
     rec.up += head.length;
@@ -386,7 +397,7 @@ export class HttpSession {
           if (bodyFailure && (bodyFailure as PumpError).side === 'src') return { kind: 'failed', status: null, close: 'client-reset', error: (bodyFailure as PumpError).message };
           if (r.status === 'error') return { kind: 'failed', status: 502, close: 'bad-response', error: `backend response: ${r.error}` };
           // Closed before any byte of an answer: on a reused connection, the backend had let it go.
-          if (reused && up.inbound.buffer.length === 0 && framing.type === 'none') return { kind: 'stale' };
+          if (retryable && up.inbound.buffer.length === 0) return { kind: 'stale' };
           return { kind: 'failed', status: 502, close: 'upstream-reset', error: 'backend closed the connection without a response' };
         }
         const rh = r.value;
@@ -409,16 +420,28 @@ export class HttpSession {
         }
         const rf = responseBodyFraming(req.method, rh.status, rh.headers, rh.version);
         if ('error' in rf) return { kind: 'failed', status: 502, close: 'bad-response', error: `backend response: ${rf.error}` };
+        const responseKeepAlive = rf.type !== 'close' && wantsKeepAlive(rh.version, rh.headers);
+        const clientKeepAlive = wantsKeepAlive(req.version, req.headers);
+        // Routed: the client connection is ugate's own (RFC 9110 §7.6.1), it stays open unless the
+        // client or a close-delimited body ends it. Passed through: the head goes as received, so
+        // the backend's connection options hold for the client too.
+        const keepClient = rule ? clientKeepAlive && rf.type !== 'close' : clientKeepAlive && responseKeepAlive;
+        let headers: readonly (readonly [string, string])[] | null = null;
+        if (rule && (rule.responseHeaders || hasHopByHop(rh.headers) || !keepClient || req.version === '1.0')) {
+          const h = removeHopByHop(rh.headers);
+          if (!keepClient) h.push(['Connection', 'close']);
+          else if (req.version === '1.0') h.push(['Connection', 'keep-alive']);
+          headers = rule.responseHeaders ? applyHeaderModifier(h, rule.responseHeaders) : h;
+        }
         // An unchanged head goes as received, with a body already here in the same write.
-        const whole = !rule?.responseHeaders && rf.type === 'length' && up.inbound.buffer.length - r.length >= rf.length;
+        const whole = headers === null && rf.type === 'length' && up.inbound.buffer.length - r.length >= rf.length;
         const raw = up.inbound.consume(r.length + (whole ? (rf as { length: number }).length : 0));
-        const out = rule?.responseHeaders ? serializeResponseHead(rh.version, rh.status, rh.reason, applyHeaderModifier(rh.headers, rule.responseHeaders)) : raw;
+        const out = headers ? serializeResponseHead(rh.version, rh.status, rh.reason, headers) : raw;
         responseStarted = true;
         rec.status = rh.status;
         await this.writeClient(out);
         rec.down += out.length;
         if (!whole) await this.pump(up.inbound, this.o.inbound.conn, rf, (n) => (rec.down += n));
-        const responseKeepAlive = rf.type !== 'close' && wantsKeepAlive(rh.version, rh.headers);
         if (!bodyDone) {
           // Answered before the whole body arrived: keep neither side unless it arrives intact.
           await body;
@@ -427,15 +450,14 @@ export class HttpSession {
           const f = bodyFailure as PumpError;
           return { kind: 'failed', status: null, close: f.side === 'src' ? 'client-reset' : 'upstream-reset', error: f.message };
         }
-        const keep = responseKeepAlive && bodyDone;
-        return { kind: 'done', status: rh.status, keepClient: keep && wantsKeepAlive(req.version, req.headers), keepUpstream: keep };
+        return { kind: 'done', status: rh.status, keepClient: keepClient && bodyDone, keepUpstream: responseKeepAlive && bodyDone };
       }
     } catch (e) {
       const pe = e instanceof PumpError ? e : new PumpError('src', e instanceof Error ? e.message : String(e));
       up.conn.abort();
       void body;
       // Reset before any byte of an answer: on a reused connection, the backend had let it go.
-      if (reused && !answered && up.inbound.buffer.length === 0 && framing.type === 'none' && pe.message !== CLIENT_GONE) return { kind: 'stale' };
+      if (retryable && !answered && up.inbound.buffer.length === 0 && pe.message !== CLIENT_GONE) return { kind: 'stale' };
       // A response cut short reaches the client as a reset, so it cannot look complete.
       if (responseStarted || pe.message === CLIENT_GONE) return { kind: 'failed', status: null, close: pe.message === CLIENT_GONE ? 'client-reset' : 'upstream-reset', error: pe.message };
       return { kind: 'failed', status: 502, close: 'upstream-reset', error: `backend: ${pe.message}` };
@@ -506,17 +528,7 @@ export class HttpSession {
     const conn = await dial(ctx.rt, target.host, target.port, timeoutMs, ctx.isListenAddress);
     const outboundKey = connectionKey(conn.local, conn.remote);
     ctx.outbound.add(outboundKey);
-    return { key: `${target.host}|${target.port}`, label: formatHostPort(target.host, target.port), conn, inbound: new Inbound(conn), outboundKey };
-  }
-
-  /** Keeps a reusable upstream connection for this client's next requests. */
-  private park(up: Upstream): void {
-    if (this.idle.size >= MAX_IDLE_UPSTREAMS) {
-      const [oldest] = this.idle.values();
-      this.idle.delete(oldest!.key);
-      this.closeUpstream(oldest!);
-    }
-    this.idle.set(up.key, up);
+    return { key: `${target.host}|${target.port}`, conn, inbound: new Inbound(conn), outboundKey, idleSince: 0 };
   }
 
   private closeUpstream(up: Upstream | null, reset = false): void {
@@ -567,7 +579,7 @@ export class HttpSession {
   }
 
   /** The whole connection, this request's head included, goes to `target` as plain bytes. */
-  private async handOver(target: HttpTarget, head: HttpRequestHead, headLength: number): Promise<boolean> {
+  private async handOver(target: HttpTarget, head: HttpRequestHead): Promise<boolean> {
     const { ctx, rec } = this.o;
     rec.action = 'forward';
     rec.host = head.host;
@@ -583,7 +595,7 @@ export class HttpSession {
       await this.ownReply(ce.kind === 'dns' ? 500 : ce.kind === 'timeout' ? 504 : 502, ce.message, [], true);
       return false;
     }
-    void headLength; // the head stays in the buffer: it is the first thing the backend gets
+    // The head stays in the buffer: it is the first thing the backend gets, as received.
     ctx.stats.forwarded++;
     await this.tunnel(up);
     return false;

@@ -16,7 +16,7 @@ import { connectionKey, readParsed, replyAndClose, type Handshake, type SessionC
 import { httpResponse } from '../proxy/http-proxy.ts';
 import { pickBackend } from '../gateway-api/filters.ts';
 import type { Decision } from '../route/router.ts';
-import { HttpSession, type HttpTarget } from './http-session.ts';
+import { HttpSession, type UnroutedDecision } from './http-session.ts';
 
 const SNIFFED_DEFAULT_PORT = { tls: 443, http: 80 } as const;
 
@@ -146,11 +146,12 @@ export class Session {
   }
 
   /** Captured HTTP whose host no HTTPRoute covers: what the listener's own rules say. */
-  private unroutedHttp(hs: Handshake, host: string | null): HttpTarget | 'reject' {
+  private unroutedHttp(hs: Handshake, host: string | null): UnroutedDecision {
     const d = this.ctx.router.route({ ...hs.facts, host });
-    if (d.action.type === 'forward') return d.action.backend;
-    if (d.action.type === 'passthrough' && hs.passthrough) return hs.passthrough;
-    return 'reject';
+    const route = d.route ?? 'default';
+    if (d.action.type === 'forward') return { route, action: 'forward', target: d.action.backend };
+    if (d.action.type === 'passthrough' && hs.passthrough) return { route, action: 'passthrough', target: hs.passthrough };
+    return { route, action: 'reject', target: null };
   }
 
   async run(): Promise<void> {
