@@ -30,6 +30,8 @@ export interface EchoServer {
   name: string;
   host: string;
   port: number;
+  /** TCP connections accepted so far */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,8 @@ function handler(name: string) {
 }
 
 async function listening(server: net.Server, host: string, name: string): Promise<EchoServer> {
+  let accepted = 0;
+  server.on('connection', () => accepted++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, () => resolve());
@@ -55,6 +59,7 @@ async function listening(server: net.Server, host: string, name: string): Promis
     name,
     host,
     port: a.port,
+    connections: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
         (server as http.Server).closeAllConnections?.();
