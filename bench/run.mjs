@@ -11,12 +11,14 @@
 //
 // ids: direct ugate-tjs-splice ugate-node-splice ugate-node-js ugate-tjs-js haproxy-splice
 //      haproxy-copy nginx sniproxy socat ceiling iperf
+//      http-direct http-ugate-tjs http-ugate-node http-nginx http-nginx-auto (HTTP routing, bench/http.mjs)
 // txiki.js rows need UGATE_TJS=/path/to/tjs or tjs on PATH. Progress goes to stderr; the table
 // goes to stdout and to bench/results/latest.md.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HTTP_IDS, httpRows, httpSettings, renderHttp } from './http.mjs';
 import { PEERS, ugateConfig } from './peers.mjs';
 import { RAISE_NOFILE, freePort, groupCpuSeconds, groupMemory, run, sleep, startGroup, systemDelta, systemSample, waitListening, why } from './lib/proc.mjs';
 
@@ -54,13 +56,13 @@ async function has(bin) {
 }
 
 async function ensurePeers() {
-  const bins = ['haproxy', 'nginx', 'sniproxy', 'socat', 'iperf3'];
+  const bins = ['haproxy', 'nginx', 'sniproxy', 'socat', 'iperf3', 'wrk'];
   const missing = [];
   for (const b of bins) if (!(await has(b))) missing.push(b);
   if (!existsSync('/usr/lib/nginx/modules/ngx_stream_module.so')) missing.push('ngx_stream_module');
   if (missing.length === 0) return;
   log(`missing: ${missing.join(', ')}; installing with apt-get`);
-  const pkgs = ['haproxy', 'nginx', 'libnginx-mod-stream', 'sniproxy', 'socat', 'iperf3'];
+  const pkgs = ['haproxy', 'nginx', 'libnginx-mod-stream', 'sniproxy', 'socat', 'iperf3', 'wrk'];
   // RUNLEVEL=1: packages install without starting their services (nginx would take port 80)
   const env = ['env', 'DEBIAN_FRONTEND=noninteractive', 'RUNLEVEL=1'];
   let r = await run([...env, 'apt-get', 'install', '-y', '-q', ...pkgs], { timeoutMs: 600000 });
@@ -121,6 +123,7 @@ async function versions(tjs) {
     sniproxy: await first(['sniproxy', '-V'], /sniproxy (\S+)/),
     socat: await first(['socat', '-V'], /socat version (\S+)/),
     iperf3: await first(['iperf3', '-v'], /iperf (\S+)/),
+    wrk: await first(['wrk', '-v'], /wrk (\S+)/),
     nofile: (await run(['sh', '-c', `${RAISE_NOFILE}; ulimit -n`])).stdout.trim(),
   };
 }
@@ -482,11 +485,11 @@ function render(rows, meta) {
     }
   }
   const v = meta.versions;
-  return [
-    `## ugate benchmark — ${meta.date}${QUICK ? ' (--quick)' : ''}`,
+  const machine = `Linux ${v.kernel}, ${v.cpu}; node ${v.node}, txiki.js ${v.tjs}, HAProxy ${v.haproxy}, nginx ${v.nginx}, sniproxy ${v.sniproxy}, socat ${v.socat}, iperf3 ${v.iperf3}, wrk ${v.wrk}; forwarders run with ulimit -n ${v.nofile}; ${meta.load}.`;
+  const l4 = !rows.length ? [] : [
+    `### L4 forwarding`,
     '',
-    `Linux ${v.kernel}, ${v.cpu}; node ${v.node}, txiki.js ${v.tjs}, HAProxy ${v.haproxy}, nginx ${v.nginx}, sniproxy ${v.sniproxy}, socat ${v.socat}, iperf3 ${v.iperf3}; forwarders run with ulimit -n ${v.nofile}; ${meta.load}. ` +
-      `All on 127.0.0.1: bench client → forwarder → bench backend (bench/loadgen.c, splice at both ends). ` +
+    `All on 127.0.0.1: bench client → forwarder → bench backend (bench/loadgen.c, splice at both ends). ` +
       `Every connection opens with a 517-byte TLS ClientHello for bench.test. ↓: backend streams after the hello, ↑: client streams; ` +
       `median of 3 transfers sized to ~${STREAM_SECS} s together (↓ ${meta.downSize} each; "runs" in the notes: min–max). CPU s/GB: utime+stime of all the forwarder's processes and threads per 10⁹ bytes. ` +
       `conn/s, p50, p99: ${CONCURRENCY} concurrent connections for ${CONNS_SECS} s, each hello → 64-byte reply → close, latency from connect to the last byte. ` +
@@ -495,13 +498,14 @@ function render(rows, meta) {
     '',
     ...lines,
     '',
-  ].join('\n');
+  ];
+  return [`## ugate benchmark — ${meta.date}${QUICK ? ' (--quick)' : ''}`, '', machine, '', ...l4, ...meta.http].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const ids = [...PEERS.map((p) => p.id), 'iperf'];
+  const ids = [...PEERS.map((p) => p.id), 'iperf', ...HTTP_IDS];
   const badFlags = argv.filter((a) => !/^--(quick|keep|access-log|only=.*|bundle=.*|splice=.*)$/.test(a));
   if (badFlags.length) throw new Error(`unknown argument ${badFlags.join(' ')}; see the head of bench/run.mjs`);
   const unknown = (ONLY ?? []).filter((id) => !ids.includes(id));
@@ -511,19 +515,24 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'ugate-bench-'));
   if (!KEEP) process.on('exit', () => rmSync(dir, { recursive: true, force: true })); // also on Ctrl-C
   let backend;
+  // the L4 rows need the bench backend; the HTTP rows bring their own origins
+  const l4 = PEERS.some((p) => wanted(p.id)) || wanted('iperf');
   try {
-    await compile(dir);
+    if (l4) await compile(dir);
     LOADGEN = join(dir, 'loadgen');
     const tjs = await findTjs();
-    const dataPlane = await probeDataPlane(dir);
-    log(`tjs: ${tjs ?? 'none'}; dataPlane option: ${dataPlane.supported ? 'yes' : `no (${dataPlane.reason})`}`);
+    const dataPlane = l4 ? await probeDataPlane(dir) : { supported: false, reason: 'not probed: no L4 row' };
+    log(`tjs: ${tjs ?? 'none'}${l4 ? `; dataPlane option: ${dataPlane.supported ? 'yes' : `no (${dataPlane.reason})`}` : ''}`);
     const bins = {};
-    for (const b of ['haproxy', 'nginx', 'sniproxy', 'socat', 'iperf3']) bins[b] = await has(b);
+    for (const b of ['haproxy', 'nginx', 'sniproxy', 'socat', 'iperf3', 'wrk']) bins[b] = await has(b);
 
-    backend = startGroup([LOADGEN, 'server'], { cwd: dir });
-    while (!/port \d+/.test(backend.stdout) && !backend.exit) await sleep(20);
-    const backendPort = Number(/port (\d+)/.exec(backend.stdout)?.[1]);
-    if (!backendPort) throw new Error(`backend did not start: ${why(backend)}`);
+    let backendPort = null;
+    if (l4) {
+      backend = startGroup([LOADGEN, 'server'], { cwd: dir });
+      while (!/port \d+/.test(backend.stdout) && !backend.exit) await sleep(20);
+      backendPort = Number(/port (\d+)/.exec(backend.stdout)?.[1]);
+      if (!backendPort) throw new Error(`backend did not start: ${why(backend)}`);
+    }
 
     const ctx = {
       dir,
@@ -558,14 +567,15 @@ async function main() {
         rows.push({ id: 'iperf', label: 'iperf3', kind: 'iperf', notes: [], skip: 'not installed: iperf3' });
       }
     }
+    const http = await httpRows({ ...ctx, settings: httpSettings(QUICK), wanted, log });
     const sizes = rows.filter((r) => r.downBytes).map((r) => r.downBytes / GiB);
     const downSize = sizes.length ? `${Math.min(...sizes).toFixed(2)}–${Math.max(...sizes).toFixed(2)} GiB` : 'n/a';
-    await backend.stop(); // reaped, so its CPU time counts as the bench's own
+    await backend?.stop(); // reaped, so its CPU time counts as the bench's own
     const { otherCores, steal } = systemDelta(sys0, systemSample(), cpus().length);
     const noisy = otherCores > 0.1 || steal > 0.05;
     const load = `during the run other processes used ${otherCores.toFixed(2)} cores and the hypervisor stole ${(steal * 100).toFixed(1)} % of CPU time${noisy ? ' (**figures are noisy**)' : ''}`;
     if (noisy) log(load);
-    const table = render(rows, { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), versions: await versions(tjs), downSize, load });
+    const table = render(rows, { date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), versions: await versions(tjs), downSize, load, http: renderHttp(http, httpSettings(QUICK)) });
     process.stdout.write(`${table}\n`);
     mkdirSync(join(BENCH, 'results'), { recursive: true });
     writeFileSync(join(BENCH, 'results', 'latest.md'), table);
