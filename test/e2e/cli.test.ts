@@ -3,7 +3,7 @@
 // default, and graceful shutdown on SIGTERM/SIGINT.
 
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +128,21 @@ test('check of a site.yaml with a bad route names manifest and field path, and e
   const s = await ugate(['check', '-c', syntax]);
   t.is(s.code, 1);
   t.regex(s.stderr, /line 3, column 1: invalid YAML/);
+});
+
+test("README's example manifest is valid and attaches every route", async (t) => {
+  const readme = readFileSync('README.md', 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!yaml) return t.fail('README has no yaml block');
+  // Its capture route names a ugate redirect listener "lan" from the JSON/UCI configuration.
+  const lan = writeTempConfig({ listeners: [{ name: 'lan', type: 'redirect', listen: '127.0.0.1:0' }] });
+  const r = await ugate(['check', '-c', lan, '-c', writeTempConfig(yaml)]);
+  t.is(r.code, 0, r.stderr);
+  const api = JSON.parse(r.stdout).gatewayApi;
+  t.is(api.issues, 0);
+  t.is(api.httpRoutes.length, 2);
+  t.is(api.tlsRoutes.length, 1);
+  for (const route of [...api.httpRoutes, ...api.tlsRoutes]) t.true(route.attachedTo.length > 0, JSON.stringify(route));
 });
 
 test('check -c DIR reads its *.yaml, *.yml and *.json files in name order', async (t) => {
