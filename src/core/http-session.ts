@@ -16,7 +16,7 @@ import { requestErrorStatus } from '../http/request.ts';
 import { parseResponseHead } from '../http/response.ts';
 import { formatHostPort } from '../route/cidr.ts';
 import { ConnectError, type Conn } from '../runtime/types.ts';
-import { defaultHttp1Limits, parseHttp1Request, type HttpRequestHead } from '../sniff/http1.ts';
+import { defaultHttp1Limits, parseAuthority, parseHttp1Request, type HttpRequestHead } from '../sniff/http1.ts';
 import { formatRequestLog, type ConnectionRecord, type RequestRecord } from './access-log.ts';
 import { dial } from './dial.ts';
 import type { CloseReason, Forwarding } from './forward.ts';
@@ -61,12 +61,16 @@ type Upstream = PooledUpstream;
 /** A failure while moving a body: which side failed decides who is told what. */
 class PumpError extends Error {
   constructor(
-    readonly side: 'src' | 'dst',
+    readonly side: 'client' | 'upstream',
     message: string,
+    /** the body broke its framing (a client's → 400) */
+    readonly malformed = false,
   ) {
     super(message);
   }
 }
+
+const STOPPED = 'stopped: the exchange is over';
 
 type Exchange =
   | { kind: 'done'; status: number; keepClient: boolean; keepUpstream: boolean }
@@ -83,15 +87,29 @@ function hasHopByHop(headers: readonly (readonly [string, string])[]): boolean {
   return false;
 }
 
-function splitTarget(target: string): { path: string; query: string; hasQuery: boolean } {
+interface Target {
+  path: string;
+  query: string;
+  hasQuery: boolean;
+  /** the authority of an absolute-form target ("http://host:port/…"), else null */
+  authority: string | null;
+}
+
+function splitTarget(target: string): Target {
   let t = target;
-  // absolute-form (RFC 9112 §3.2.2): route on its path
-  const abs = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(t);
-  if (abs) t = t.slice(abs[0].length) || '/';
+  let authority: string | null = null;
+  if (t.charCodeAt(0) !== 0x2f /* / */) {
+    // absolute-form (RFC 9112 §3.2.2): its authority, not Host, names the target
+    const abs = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(t);
+    if (abs) {
+      authority = abs[1]!.slice(abs[1]!.lastIndexOf('@') + 1);
+      t = t.slice(abs[0].length) || '/';
+    }
+  }
   const hash = t.indexOf('#');
   if (hash >= 0) t = t.slice(0, hash);
   const q = t.indexOf('?');
-  return q < 0 ? { path: t, query: '', hasQuery: false } : { path: t.slice(0, q), query: t.slice(q + 1), hasQuery: true };
+  return q < 0 ? { path: t, query: '', hasQuery: false, authority } : { path: t.slice(0, q), query: t.slice(q + 1), hasQuery: true, authority };
 }
 
 export class HttpSession {
@@ -159,8 +177,13 @@ export class HttpSession {
           return;
         }
         if (!(await this.serve(r.value, r.length))) return;
-        // Between requests only the idle watchdog applies.
-        deadline = Infinity;
+        // Between requests only the idle watchdog applies; once the next head has begun, it has
+        // the sniff deadline to be complete (a trickling client cannot hold the connection).
+        if (inbound.buffer.length === 0 && !(await inbound.fill(Infinity, () => 0)) && !this.aborted) {
+          rec.close = 'eof';
+          return;
+        }
+        deadline = ctx.rt.now() + ctx.config.timeouts.sniffMs;
       }
     } catch (e) {
       rec.close ??= 'error';
@@ -175,6 +198,7 @@ export class HttpSession {
 
   /** Handles one request; true when the connection stays open for the next. */
   private async serve(head: HttpRequestHead, headLength: number): Promise<boolean> {
+    // (head.host becomes the absolute-form authority's host below, when there is one)
     const { ctx, inbound, rec } = this.o;
     const started = ctx.rt.now();
     const req: RequestRecord = { listener: this.o.listener.name, client: inbound.conn.remote, method: head.method, host: head.host, target: head.target, up: 0, down: 0 };
@@ -214,7 +238,13 @@ export class HttpSession {
     };
     if (head.method === 'CONNECT') return answer(405, 'CONNECT is not supported on this listener', [['allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH']]);
 
-    const { path, query, hasQuery } = splitTarget(head.target);
+    const { path, query, hasQuery, authority } = splitTarget(head.target);
+    if (authority !== null) {
+      const a = parseAuthority(authority);
+      if (!a) return answer(400, 'invalid authority in the request target', [], 'bad absolute-form target');
+      head = { ...head, host: a.host };
+      req.host = a.host;
+    }
     const decision = this.o.table.route({ host: head.host, method: head.method, path, query, headers: head.headers });
     let target: HttpTarget;
     let rule: HttpRule | null = null;
@@ -247,12 +277,14 @@ export class HttpSession {
         return this.handOver(target, head);
       }
       const upgrade = isUpgradeRequest(head.headers, head.version);
-      if (rule.requestHeaders || rule.rewrite || head.version === '1.0' || hasHopByHop(head.headers)) {
+      if (rule.requestHeaders || rule.rewrite || head.version === '1.0' || authority !== null || hasHopByHop(head.headers)) {
         // RFC 9110 §7.6.1: the client's connection options are not the backend's; an upgrade
         // keeps its Upgrade/Connection pair, and HTTP/1.0 asks to keep the connection.
         let headers = removeHopByHop(head.headers, { keepUpgrade: upgrade });
         if (head.version === '1.0' && !upgrade) headers.push(['Connection', 'keep-alive']);
-        let t = head.target;
+        // An absolute-form target goes on in origin-form, its authority as Host (RFC 9112 §3.2.2).
+        let t = authority === null ? head.target : path + (hasQuery ? `?${query}` : '');
+        if (authority !== null) headers = [['Host', authority], ...headers.filter(([n]) => n.toLowerCase() !== 'host')];
         if (rule.rewrite?.path) t = rewritePath(path, rule.rewrite.path, decision.match) + (hasQuery ? `?${query}` : '');
         if (rule.rewrite?.hostname) {
           const hostname = rule.rewrite.hostname;
@@ -309,6 +341,7 @@ export class HttpSession {
           }
         }
         this.current = up;
+        if (this.aborted) return false; // shut down while connecting: nothing more goes out
         arm(Math.min(requestDeadline, backendMs === null ? Infinity : ctx.rt.now() + backendMs));
         if (timedOut) up.conn.abort();
         // A reused connection the backend had already closed: the request is sent again, once,
@@ -317,6 +350,7 @@ export class HttpSession {
         const x = await this.exchange(up, upstreamHead, head, body, rule, req, retryable);
         this.current = null;
         if (x.kind === 'stale') {
+          req.up = 0;
           this.closeUpstream(up);
           continue;
         }
@@ -365,7 +399,6 @@ export class HttpSession {
    * once (a backend may answer before it has read the whole body).
    */
   private async exchange(up: Upstream, head: Uint8Array, req: HttpRequestHead, framing: BodyFraming, rule: HttpRule | null, rec: RequestRecord, retryable: boolean): Promise<Exchange> {
-    const client = this.o.inbound;
     try {
       await up.conn.write(head);
     } catch (e) {
@@ -375,16 +408,23 @@ export class HttpSession {
     rec.up += head.length;
     let bodyDone = framing.type === 'none';
     let bodyFailure: PumpError | null = null;
+    // Set when the exchange ends before the body did: the pump stops at its next chunk.
+    const stop = { stopped: false };
     const body = bodyDone
       ? Promise.resolve()
-      : this.pump(client, up.conn, framing, (n) => (rec.up += n)).then(
+      : this.pump(this.o.inbound, up.conn, framing, (n) => (rec.up += n), 'client', stop).then(
           () => void (bodyDone = true),
           (e: PumpError) => {
             bodyFailure = e;
             // The client is gone or sent a broken body: the backend must not take it as complete.
-            if (e.side === 'src') up.conn.abort();
+            if (e.side === 'client') up.conn.abort();
           },
         );
+    const clientFailure = (): Exchange | null => {
+      const f = bodyFailure as PumpError | null;
+      if (!f || f.side !== 'client' || f.message === STOPPED) return null;
+      return f.malformed ? { kind: 'failed', status: 400, close: 'bad-request', error: f.message } : { kind: 'failed', status: null, close: 'client-reset', error: f.message };
+    };
     const upgrade = isUpgradeRequest(req.headers);
     let responseStarted = false;
     let answered = false; // any response byte (a 1xx too) came from the backend
@@ -393,8 +433,10 @@ export class HttpSession {
         const r = await readParsed(this.o.ctx.rt, up.inbound, parseResponseHead, Infinity);
         this.touch();
         if (r.status !== 'ok') {
-          await body;
-          if (bodyFailure && (bodyFailure as PumpError).side === 'src') return { kind: 'failed', status: null, close: 'client-reset', error: (bodyFailure as PumpError).message };
+          // No answer: whatever the body pump is doing, the exchange is over.
+          stop.stopped = true;
+          const cf = clientFailure();
+          if (cf) return cf;
           if (r.status === 'error') return { kind: 'failed', status: 502, close: 'bad-response', error: `backend response: ${r.error}` };
           // Closed before any byte of an answer: on a reused connection, the backend had let it go.
           if (retryable && up.inbound.buffer.length === 0) return { kind: 'stale' };
@@ -406,6 +448,10 @@ export class HttpSession {
           const raw = up.inbound.consume(r.length);
           if (rh.status === 101) {
             if (!upgrade) return { kind: 'failed', status: 502, close: 'bad-response', error: 'backend switched protocols unasked' };
+            // The tunnel takes over the client's reads: the body's last read must be done first.
+            await body;
+            const cf = clientFailure();
+            if (cf) return cf;
             responseStarted = true;
             await this.writeClient(raw);
             rec.down += raw.length;
@@ -423,9 +469,9 @@ export class HttpSession {
         const responseKeepAlive = rf.type !== 'close' && wantsKeepAlive(rh.version, rh.headers);
         const clientKeepAlive = wantsKeepAlive(req.version, req.headers);
         // Routed: the client connection is ugate's own (RFC 9110 §7.6.1), it stays open unless the
-        // client or a close-delimited body ends it. Passed through: the head goes as received, so
-        // the backend's connection options hold for the client too.
-        const keepClient = rule ? clientKeepAlive && rf.type !== 'close' : clientKeepAlive && responseKeepAlive;
+        // client, a close-delimited body or an answer before the whole request body ends it.
+        // Passed through: the head goes as received, so the backend's options hold for the client.
+        const keepClient = rule ? clientKeepAlive && rf.type !== 'close' && bodyDone : clientKeepAlive && responseKeepAlive;
         let headers: readonly (readonly [string, string])[] | null = null;
         if (rule && (rule.responseHeaders || hasHopByHop(rh.headers) || !keepClient || req.version === '1.0')) {
           const h = removeHopByHop(rh.headers);
@@ -441,25 +487,29 @@ export class HttpSession {
         rec.status = rh.status;
         await this.writeClient(out);
         rec.down += out.length;
-        if (!whole) await this.pump(up.inbound, this.o.inbound.conn, rf, (n) => (rec.down += n));
+        if (!whole) await this.pump(up.inbound, this.o.inbound.conn, rf, (n) => (rec.down += n), 'upstream', null);
         if (!bodyDone) {
-          // Answered before the whole body arrived: keep neither side unless it arrives intact.
-          await body;
+          // Answered before the whole request body came: the response is complete, so both
+          // connections end gracefully; the rest of the body is not wanted.
+          stop.stopped = true;
+          const f = clientFailure();
+          if (f && f.kind === 'failed') return { kind: 'failed', status: null, close: f.close, error: f.error };
+          return { kind: 'done', status: rh.status, keepClient: false, keepUpstream: false };
         }
-        if (bodyFailure) {
-          const f = bodyFailure as PumpError;
-          return { kind: 'failed', status: null, close: f.side === 'src' ? 'client-reset' : 'upstream-reset', error: f.message };
-        }
-        return { kind: 'done', status: rh.status, keepClient: keepClient && bodyDone, keepUpstream: responseKeepAlive && bodyDone };
+        // A request forwarded as received that asked to close leaves the backend closing too.
+        return { kind: 'done', status: rh.status, keepClient, keepUpstream: responseKeepAlive && (rule !== null || clientKeepAlive) };
       }
     } catch (e) {
-      const pe = e instanceof PumpError ? e : new PumpError('src', e instanceof Error ? e.message : String(e));
+      const pe = e instanceof PumpError ? e : new PumpError('upstream', e instanceof Error ? e.message : String(e));
+      stop.stopped = true;
       up.conn.abort();
-      void body;
+      const clientGone = pe.message === CLIENT_GONE;
       // Reset before any byte of an answer: on a reused connection, the backend had let it go.
-      if (retryable && !answered && up.inbound.buffer.length === 0 && pe.message !== CLIENT_GONE) return { kind: 'stale' };
+      if (retryable && !answered && up.inbound.buffer.length === 0 && !clientGone) return { kind: 'stale' };
+      const cf = clientFailure();
+      if (cf && !responseStarted) return cf;
       // A response cut short reaches the client as a reset, so it cannot look complete.
-      if (responseStarted || pe.message === CLIENT_GONE) return { kind: 'failed', status: null, close: pe.message === CLIENT_GONE ? 'client-reset' : 'upstream-reset', error: pe.message };
+      if (responseStarted || clientGone) return { kind: 'failed', status: null, close: clientGone ? 'client-reset' : 'upstream-reset', error: pe.message };
       return { kind: 'failed', status: 502, close: 'upstream-reset', error: `backend: ${pe.message}` };
     }
   }
@@ -468,29 +518,35 @@ export class HttpSession {
     try {
       await this.o.inbound.conn.write(data);
     } catch {
-      throw new PumpError('dst', CLIENT_GONE);
+      throw new PumpError('client', CLIENT_GONE);
     }
   }
 
-  /** Moves one message body from `src` to `dst` by its framing; throws PumpError naming the side. */
-  private async pump(src: Inbound, dst: Conn, framing: BodyFraming, count: (n: number) => void): Promise<void> {
+  /**
+   * Moves one message body from `src` to `dst` by its framing; a failure is a PumpError naming the
+   * side (client or upstream) that failed. `stop` ends it after the chunk in hand.
+   */
+  private async pump(src: Inbound, dst: Conn, framing: BodyFraming, count: (n: number) => void, from: 'client' | 'upstream', stop: { stopped: boolean } | null): Promise<void> {
+    const to = from === 'client' ? 'upstream' : 'client';
     const write = async (b: Uint8Array) => {
       if (b.length === 0) return;
       try {
         await dst.write(b);
       } catch (e) {
-        throw new PumpError('dst', (e as Error).message);
+        throw new PumpError(to, to === 'client' ? CLIENT_GONE : (e as Error).message);
       }
       count(b.length);
     };
     const fill = async (): Promise<boolean> => {
+      let got: boolean;
       try {
-        const got = await src.fill(Infinity, () => 0);
-        this.touch();
-        return got;
+        got = await src.fill(Infinity, () => 0);
       } catch (e) {
-        throw new PumpError('src', (e as Error).message);
+        throw new PumpError(from, (e as Error).message);
       }
+      if (stop?.stopped) throw new PumpError(from, STOPPED);
+      this.touch();
+      return got;
     };
     switch (framing.type) {
       case 'none':
@@ -498,7 +554,7 @@ export class HttpSession {
       case 'length': {
         let left = framing.length;
         while (left > 0) {
-          if (src.buffer.length === 0 && !(await fill())) throw new PumpError('src', `body ended ${left} bytes short`);
+          if (src.buffer.length === 0 && !(await fill())) throw new PumpError(from, `body ended ${left} bytes short`);
           const n = Math.min(left, src.buffer.length);
           left -= n;
           await write(src.consume(n));
@@ -508,9 +564,9 @@ export class HttpSession {
       case 'chunked': {
         const scanner = new ChunkedScanner();
         for (;;) {
-          if (src.buffer.length === 0 && !(await fill())) throw new PumpError('src', 'chunked body ended early');
+          if (src.buffer.length === 0 && !(await fill())) throw new PumpError(from, 'chunked body ended early');
           const r = scanner.scan(src.buffer);
-          if (r.status === 'error') throw new PumpError('src', `chunked body: ${r.error}`);
+          if (r.status === 'error') throw new PumpError(from, `chunked body: ${r.error}`, true);
           await write(src.consume(r.consumed));
           if (r.status === 'done') return;
         }

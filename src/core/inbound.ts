@@ -25,18 +25,24 @@ export class Inbound {
       // its later reader still gets the error, but the process must not die of it meanwhile.
       this.pending.catch(() => {});
     }
+    const read = this.pending;
     // No deadline (a caller with its own watchdog): no timer per read, which counts per request.
-    if (deadline === Infinity) return this.settle(await this.pending);
+    if (deadline === Infinity) return this.settle(read, await read);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const r = await Promise.race([
-      this.pending,
+      read,
       new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), wait))),
     ]).finally(() => clearTimeout(timer));
     if (r === TIMEOUT) return false;
-    return this.settle(r);
+    return this.settle(read, r);
   }
 
-  private settle(r: Uint8Array | null): boolean {
+  /**
+   * Several callers may wait on the same read (a watcher of an idle connection and its next
+   * user): the first to resume adds the chunk, the others only learn that bytes (or EOF) came.
+   */
+  private settle(read: Promise<Uint8Array | null>, r: Uint8Array | null): boolean {
+    if (this.pending !== read) return !this.eof;
     this.pending = null;
     if (r === null) {
       this.eof = true;

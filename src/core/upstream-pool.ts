@@ -18,6 +18,9 @@ export interface PooledUpstream {
   idleSince: number;
 }
 
+// (the pool keeps a read pending on each idle connection: bytes or EOF from the backend while it
+// sits here evict it at once, so a late byte can never be taken for the next request's response)
+
 export interface UpstreamPoolOptions {
   now: () => number;
   /** closes a connection the pool gives up */
@@ -31,6 +34,7 @@ export class UpstreamPool {
   private readonly idle = new Map<string, PooledUpstream[]>();
   private count = 0;
   private sweeper: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
   private readonly idleMs: number;
   private readonly maxPerBackend: number;
   private readonly maxTotal: number;
@@ -62,11 +66,24 @@ export class UpstreamPool {
   put(u: PooledUpstream): void {
     let list = this.idle.get(u.key);
     if (!list) this.idle.set(u.key, (list = []));
-    if (list.length >= this.maxPerBackend || this.count >= this.maxTotal) return this.o.release(u);
+    if (this.closed || list.length >= this.maxPerBackend || this.count >= this.maxTotal) return this.o.release(u);
     u.idleSince = this.o.now();
     list.push(u);
     this.count++;
+    // The read is shared with whoever takes the connection next (Inbound.fill), so nothing is lost.
+    const evict = () => this.evict(u);
+    u.inbound.fill(Infinity, this.o.now).then(evict, evict);
     if (this.sweeper === undefined) this.sweeper = setTimeout(() => this.sweep(), this.idleMs);
+  }
+
+  /** The backend spoke or closed while `u` was idle: if it is still parked, it goes. */
+  private evict(u: PooledUpstream): void {
+    const list = this.idle.get(u.key);
+    const i = list ? list.indexOf(u) : -1;
+    if (i < 0) return;
+    list!.splice(i, 1);
+    this.count--;
+    this.o.release(u);
   }
 
   /** Closes expired connections; one timer for the whole pool, re-armed while it holds any. */
@@ -84,6 +101,7 @@ export class UpstreamPool {
   }
 
   closeAll(): void {
+    this.closed = true;
     clearTimeout(this.sweeper);
     this.sweeper = undefined;
     for (const list of this.idle.values()) for (const u of list) this.o.release(u);

@@ -428,6 +428,8 @@ function httpMatch(r: Reader, v: unknown, p: string): HttpMatch | undefined {
   return path && { path, headers, queryParams, method };
 }
 
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'trailer']);
+
 function headerModifier(r: Reader, v: unknown, p: string): HeaderModifier {
   const out: HeaderModifier = { set: [], add: [], remove: [] };
   const o = r.object(v, p, ['set', 'add', 'remove']);
@@ -435,6 +437,9 @@ function headerModifier(r: Reader, v: unknown, p: string): HeaderModifier {
   // Only one action per header name (names compare case-insensitively).
   const names = new Set<string>();
   const claim = (name: string, q: string) => {
+    // ugate frames bodies and keeps connections by these: changing them would let the backend
+    // read a message differently from ugate (request smuggling, a desynchronised connection).
+    if (FRAMING_HEADERS.has(name.toLowerCase())) return r.fail(q, `${quote(name)}: frames the message or the connection; a header modifier cannot change it`);
     if (names.has(name.toLowerCase())) return r.fail(q, `${quote(name)}: only one action per header name is allowed`);
     names.add(name.toLowerCase());
     return name;

@@ -67,3 +67,25 @@ test('the sweep closes expired connections and closeAll the rest', async (t) => 
   p.closeAll();
   t.deepEqual(released, [1, 2]);
 });
+
+test('bytes or EOF from the backend while a connection is parked evict it at once', async (t) => {
+  const { p, released } = pool();
+  const chatty = upstream('a', 1);
+  let speak!: (b: Uint8Array | null) => void;
+  chatty.conn.read = () => new Promise((r) => (speak = r));
+  p.put(chatty);
+  speak(new TextEncoder().encode('HTTP/1.1 200 OK\r\n\r\n'));
+  await new Promise((r) => setTimeout(r, 0));
+  t.deepEqual(released, [1]);
+  t.is(p.take('a'), null);
+  // A connection taken before its backend spoke keeps the bytes for its new user.
+  const quiet = upstream('a', 2);
+  quiet.conn.read = () => new Promise((r) => (speak = r));
+  p.put(quiet);
+  const taken = p.take('a')!;
+  const filled = taken.inbound.fill(Infinity, () => 0);
+  speak(new Uint8Array([1, 2, 3]));
+  t.true(await filled);
+  t.deepEqual([...taken.inbound.buffer], [1, 2, 3]);
+  t.deepEqual(released, [1]);
+});
