@@ -82,9 +82,19 @@ type Exchange =
 
 const HOP_BY_HOP_NAMES = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']);
 
-function hasHopByHop(headers: readonly (readonly [string, string])[]): boolean {
-  for (let i = 0; i < headers.length; i++) if (HOP_BY_HOP_NAMES.has(headers[i]![0].toLowerCase())) return true;
-  return false;
+/**
+ * The hop-by-hop fields of a head: none; only "Connection: keep-alive" (which is what ugate
+ * would say itself, so the head may go on as received); or others, which must be removed.
+ */
+function connectionFields(headers: readonly (readonly [string, string])[]): 'none' | 'keep-alive' | 'other' {
+  let state: 'none' | 'keep-alive' = 'none';
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i]![0].toLowerCase();
+    if (!HOP_BY_HOP_NAMES.has(name)) continue;
+    if (name !== 'connection' || headers[i]![1].trim().toLowerCase() !== 'keep-alive') return 'other';
+    state = 'keep-alive';
+  }
+  return state;
 }
 
 interface Target {
@@ -277,7 +287,8 @@ export class HttpSession {
         return this.handOver(target, head);
       }
       const upgrade = isUpgradeRequest(head.headers, head.version);
-      if (rule.requestHeaders || rule.rewrite || head.version === '1.0' || authority !== null || hasHopByHop(head.headers)) {
+      const options = connectionFields(head.headers);
+      if (rule.requestHeaders || rule.rewrite || authority !== null || options === 'other' || (head.version === '1.0' && options === 'none')) {
         // RFC 9110 §7.6.1: the client's connection options are not the backend's; an upgrade
         // keeps its Upgrade/Connection pair, and HTTP/1.0 asks to keep the connection.
         let headers = removeHopByHop(head.headers, { keepUpgrade: upgrade });
@@ -473,7 +484,8 @@ export class HttpSession {
         // Passed through: the head goes as received, so the backend's options hold for the client.
         const keepClient = rule ? clientKeepAlive && rf.type !== 'close' && bodyDone : clientKeepAlive && responseKeepAlive;
         let headers: readonly (readonly [string, string])[] | null = null;
-        if (rule && (rule.responseHeaders || hasHopByHop(rh.headers) || !keepClient || req.version === '1.0')) {
+        const options = rule ? connectionFields(rh.headers) : 'none';
+        if (rule && (rule.responseHeaders || !keepClient || options === 'other' || (req.version === '1.0' && options === 'none'))) {
           const h = removeHopByHop(rh.headers);
           if (!keepClient) h.push(['Connection', 'close']);
           else if (req.version === '1.0') h.push(['Connection', 'keep-alive']);
