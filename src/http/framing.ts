@@ -94,8 +94,9 @@ export function isFramingError(f: BodyFraming | FramingError): f is FramingError
 function transferCodings(headers: Headers): string[] | string | null {
   let out: string[] | null = null;
   for (let k = 0; k < headers.length; k++) {
-    const [n, v] = headers[k];
-    if (!nameIs(n, 'transfer-encoding')) continue;
+    const h = headers[k]; // indexed, not destructured: QuickJS destructures through an iterator
+    if (h[0].length !== 17 || !nameIs(h[0], 'transfer-encoding')) continue;
+    const v = h[1];
     out ??= [];
     const start = out.length;
     listElements(v, out);
@@ -122,8 +123,9 @@ function chunkedProblem(codings: string[]): string | null {
 function contentLength(headers: Headers): number | string | null {
   let value = -1;
   for (let k = 0; k < headers.length; k++) {
-    const [n, v] = headers[k];
-    if (!nameIs(n, 'content-length')) continue;
+    const h = headers[k];
+    if (h[0].length !== 14 || !nameIs(h[0], 'content-length')) continue;
+    const v = h[1];
     let i = 0;
     const len = v.length;
     for (;;) {
@@ -152,9 +154,10 @@ function contentLength(headers: Headers): number | string | null {
 export function connectionTokens(headers: Headers): Set<string> {
   const out = new Set<string>();
   for (let k = 0; k < headers.length; k++) {
-    const [n, v] = headers[k];
-    if (!nameIs(n, 'connection')) continue;
-    for (const t of listElements(v)) out.add(t.toLowerCase());
+    const h = headers[k];
+    if (h[0].length !== 10 || !nameIs(h[0], 'connection')) continue;
+    const tokens = listElements(h[1]);
+    for (let j = 0; j < tokens.length; j++) out.add(tokens[j].toLowerCase());
   }
   return out;
 }
@@ -175,16 +178,20 @@ export function wantsKeepAlive(version: '1.0' | '1.1', headers: Headers): boolea
  */
 export function isUpgradeRequest(headers: Headers, version?: '1.0' | '1.1'): boolean {
   if (version === '1.0' || !connectionTokens(headers).has('upgrade')) return false;
-  for (let k = 0; k < headers.length; k++) if (nameIs(headers[k][0], 'upgrade') && headers[k][1] !== '') return true;
+  for (let k = 0; k < headers.length; k++) {
+    const h = headers[k];
+    if (h[0].length === 7 && nameIs(h[0], 'upgrade') && h[1] !== '') return true;
+  }
   return false;
 }
 
 /** Expect: 100-continue (RFC 9110 §10.1.1), case-insensitive, in any Expect field. */
 export function expectsContinue(headers: Headers): boolean {
   for (let k = 0; k < headers.length; k++) {
-    const [n, v] = headers[k];
-    if (!nameIs(n, 'expect')) continue;
-    for (const e of listElements(v)) if (e.toLowerCase() === '100-continue') return true;
+    const h = headers[k];
+    if (h[0].length !== 6 || !nameIs(h[0], 'expect')) continue;
+    const elements = listElements(h[1]);
+    for (let j = 0; j < elements.length; j++) if (elements[j].toLowerCase() === '100-continue') return true;
   }
   return false;
 }

@@ -2,7 +2,7 @@
 // (latin1, CRLF) and ugate's own short responses. Pure, never throws.
 
 import { connectionTokens } from './framing.ts';
-import { nameIs, utf8Encode } from './bytes.ts';
+import { NATIVE_FAST, latin1EncodeNative, nameIs, utf8Encode } from './bytes.ts';
 
 export type HeaderList = [name: string, value: string][];
 type Headers = readonly (readonly [string, string])[];
@@ -10,8 +10,12 @@ type Headers = readonly (readonly [string, string])[];
 /** All values of `name` (case-insensitive), in order. */
 export function getHeaderValues(headers: Headers, name: string): string[] {
   const lower = name.toLowerCase();
+  const len = lower.length;
   const out: string[] = [];
-  for (let k = 0; k < headers.length; k++) if (nameIs(headers[k][0], lower)) out.push(headers[k][1]);
+  for (let k = 0; k < headers.length; k++) {
+    const h = headers[k];
+    if (h[0].length === len && nameIs(h[0], lower)) out.push(h[1]);
+  }
   return out;
 }
 
@@ -21,17 +25,20 @@ export function getHeaderValues(headers: Headers, name: string): string[] {
  */
 export function getHeader(headers: Headers, name: string): string | undefined {
   const lower = name.toLowerCase();
+  const len = lower.length;
   let out: string | undefined;
   for (let k = 0; k < headers.length; k++) {
-    if (!nameIs(headers[k][0], lower)) continue;
-    out = out === undefined ? headers[k][1] : `${out}, ${headers[k][1]}`;
+    const h = headers[k];
+    if (h[0].length !== len || !nameIs(h[0], lower)) continue;
+    out = out === undefined ? h[1] : `${out}, ${h[1]}`;
   }
   return out;
 }
 
 export function hasHeader(headers: Headers, name: string): boolean {
   const lower = name.toLowerCase();
-  for (let k = 0; k < headers.length; k++) if (nameIs(headers[k][0], lower)) return true;
+  const len = lower.length;
+  for (let k = 0; k < headers.length; k++) if (headers[k][0].length === len && nameIs(headers[k][0], lower)) return true;
   return false;
 }
 
@@ -40,7 +47,9 @@ export function setHeader(headers: Headers, name: string, value: string): Header
   const lower = name.toLowerCase();
   const out: HeaderList = [];
   let set = false;
-  for (const [n, v] of headers) {
+  for (let k = 0; k < headers.length; k++) {
+    const n = headers[k][0];
+    const v = headers[k][1];
     if (!nameIs(n, lower)) out.push([n, v]);
     else if (!set) {
       out.push([n, value]);
@@ -55,7 +64,10 @@ export function setHeader(headers: Headers, name: string, value: string): Header
 export function deleteHeader(headers: Headers, name: string): HeaderList {
   const lower = name.toLowerCase();
   const out: HeaderList = [];
-  for (const [n, v] of headers) if (!nameIs(n, lower)) out.push([n, v]);
+  for (let k = 0; k < headers.length; k++) {
+    const n = headers[k][0];
+    if (!nameIs(n, lower)) out.push([n, headers[k][1]]);
+  }
   return out;
 }
 
@@ -67,6 +79,9 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * obeying it while the body is forwarded verbatim would desynchronize the next hop.
  */
 const PROTECTED = new Set(['content-length', 'transfer-encoding', 'host']);
+/** Bit n set: a name in HOP_BY_HOP has n characters. */
+const HOP_LENGTHS = (1 << 2) | (1 << 7) | (1 << 10) | (1 << 16) | (1 << 17);
+const NON_ASCII = /[^\x00-\x7f]/;
 
 export interface HopByHopOptions {
   /**
@@ -88,9 +103,24 @@ export function removeHopByHop(headers: Headers, opts: HopByHopOptions = {}): He
   const keepTe = opts.keepTransferEncoding ?? true;
   const keepUpgrade = opts.keepUpgrade ?? false;
   const named = connectionTokens(headers);
+  // The lengths of the names that may go: the fixed ones and those Connection names. A field with
+  // a name of another length is kept without lowercasing its name. (A name that lowercases to an
+  // ASCII name has that name's length: of the characters that lowercase to ASCII only U+212A does
+  // so from outside ASCII, to one unit. A non-ASCII or a long Connection token turns this off.)
+  let lengths = HOP_LENGTHS;
+  named.forEach((t) => {
+    lengths = lengths !== -1 && t.length <= 30 && !NON_ASCII.test(t) ? lengths | (1 << t.length) : -1;
+  });
   const out: HeaderList = [];
   let upgradeConn = false;
-  for (const [n, v] of headers) {
+  for (let k = 0; k < headers.length; k++) {
+    const n = headers[k][0];
+    const v = headers[k][1];
+    const len = n.length;
+    if (len > 30 ? lengths !== -1 : ((lengths >> len) & 1) === 0) {
+      out.push([n, v]);
+      continue;
+    }
     const lower = n.toLowerCase();
     if (lower === 'transfer-encoding') {
       if (keepTe) out.push([n, v]);
@@ -147,6 +177,51 @@ function headersLength(headers: Headers): number {
  * tokens and targets; CR/LF/NUL inside any part are written as SP, so no extra line appears.
  */
 export function serializeRequestHead(method: string, target: string, version: '1.0' | '1.1', headers: Headers): Uint8Array {
+  return (NATIVE_FAST && serializeRequestHeadFast(method, target, version, headers)) || serializeRequestHeadExact(method, target, version, headers);
+}
+
+/** "HTTP/x.y NNN reason" CRLF, headers, CRLF; latin1; the SP before an empty reason is kept. */
+export function serializeResponseHead(version: '1.0' | '1.1', status: number, reason: string, headers: Headers): Uint8Array {
+  return (NATIVE_FAST && serializeResponseHeadFast(version, status, reason, headers)) || serializeResponseHeadExact(version, status, reason, headers);
+}
+
+// The fast paths build one string and encode it natively (latin1EncodeNative). When every code
+// unit is ≤ 0xff and the bytes hold no NUL and exactly the CRLFs put there, no part needed
+// neutralising, so the bytes are the exact serializer's. Otherwise they return null and the exact
+// byte loop writes the head.
+
+/** serializeRequestHead by one native encode, or null when the exact loop must write it. */
+export function serializeRequestHeadFast(method: string, target: string, version: '1.0' | '1.1', headers: Headers): Uint8Array | null {
+  if (version !== '1.1' && version !== '1.0') return null;
+  let s = method + ' ' + target + (version === '1.1' ? ' HTTP/1.1\r\n' : ' HTTP/1.0\r\n');
+  for (let k = 0; k < headers.length; k++) s += headers[k][0] + ': ' + headers[k][1] + '\r\n';
+  return checkedLines(latin1EncodeNative(s + '\r\n'), headers.length + 2);
+}
+
+/** serializeResponseHead by one native encode, or null when the exact loop must write it. */
+export function serializeResponseHeadFast(version: '1.0' | '1.1', status: number, reason: string, headers: Headers): Uint8Array | null {
+  if (version !== '1.1' && version !== '1.0') return null;
+  const code = status >= 100 && status <= 999 ? String(Math.floor(status)) : '500';
+  let s = (version === '1.1' ? 'HTTP/1.1 ' : 'HTTP/1.0 ') + code + ' ' + reason + '\r\n';
+  for (let k = 0; k < headers.length; k++) s += headers[k][0] + ': ' + headers[k][1] + '\r\n';
+  return checkedLines(latin1EncodeNative(s + '\r\n'), headers.length + 2);
+}
+
+/** `out` when it holds no NUL and exactly `lines` CRLFs and no other CR or LF, else null. */
+function checkedLines(out: Uint8Array | null, lines: number): Uint8Array | null {
+  if (out === null || out.indexOf(0) >= 0) return null;
+  // exactly `lines` CRs, each followed by an LF ...
+  let n = 0;
+  for (let p = out.indexOf(0x0d); p >= 0; p = out.indexOf(0x0d, p + 2)) if (out[p + 1] !== 0x0a || ++n > lines) return null;
+  if (n !== lines) return null;
+  // ... and no LF besides those
+  n = 0;
+  for (let p = out.indexOf(0x0a); p >= 0; p = out.indexOf(0x0a, p + 1)) if (++n > lines) return null;
+  return out;
+}
+
+/** The exact byte loop: the reference for serializeRequestHead and its fallback. */
+export function serializeRequestHeadExact(method: string, target: string, version: '1.0' | '1.1', headers: Headers): Uint8Array {
   const out = new Uint8Array(method.length + target.length + 12 + headersLength(headers));
   let at = put(out, 0, method);
   out[at++] = 0x20;
@@ -158,8 +233,8 @@ export function serializeRequestHead(method: string, target: string, version: '1
   return out;
 }
 
-/** "HTTP/x.y NNN reason" CRLF, headers, CRLF; latin1; the SP before an empty reason is kept. */
-export function serializeResponseHead(version: '1.0' | '1.1', status: number, reason: string, headers: Headers): Uint8Array {
+/** The exact byte loop: the reference for serializeResponseHead and its fallback. */
+export function serializeResponseHeadExact(version: '1.0' | '1.1', status: number, reason: string, headers: Headers): Uint8Array {
   const code = status >= 100 && status <= 999 ? String(Math.floor(status)) : '500';
   const out = new Uint8Array(9 + code.length + 1 + reason.length + 2 + headersLength(headers));
   let at = put(out, 0, `HTTP/${version} ${code} `);
@@ -238,7 +313,10 @@ export function simpleResponse(status: number, opts: SimpleResponseOptions = {})
   const noBody = status < 200 || status === 204 || status === 304;
   const headers: HeaderList = [];
   let hasType = false;
-  for (const [n, v] of opts.headers ?? []) {
+  const extra = opts.headers ?? [];
+  for (let k = 0; k < extra.length; k++) {
+    const n = extra[k][0];
+    const v = extra[k][1];
     const lower = n.toLowerCase();
     if (lower === 'content-length' || lower === 'transfer-encoding' || (opts.close && lower === 'connection')) continue;
     if (lower === 'content-type') hasType = true;

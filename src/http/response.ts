@@ -12,8 +12,8 @@
 // - No empty lines are skipped before the status line.
 
 import { fail, more, ok, type SniffResult } from '../sniff/types.ts';
-import { latin1Decode } from './bytes.ts';
-import { lineEnd, parseFieldSection } from './fields.ts';
+import { NATIVE_FAST, latin1Decode } from './bytes.ts';
+import { lineEnd, parseFieldSection, scanPlainHead } from './fields.ts';
 
 export interface ResponseHead {
   version: '1.0' | '1.1';
@@ -36,6 +36,41 @@ const LF = 0x0a;
 const PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e]; // "HTTP/1."
 
 export function parseResponseHead(
+  buf: Uint8Array,
+  limits: ResponseLimits = defaultResponseLimits,
+): SniffResult<ResponseHead> {
+  return (NATIVE_FAST && parseResponseHeadFast(buf, limits)) || parseResponseHeadExact(buf, limits);
+}
+
+/**
+ * The common case with built-in calls (see scanPlainHead): a complete head, CRLF line ends,
+ * "HTTP/1.x NNN[ reason]". null when the exact parser must decide; otherwise the same result.
+ */
+export function parseResponseHeadFast(
+  buf: Uint8Array,
+  limits: ResponseLimits = defaultResponseLimits,
+): SniffResult<ResponseHead> | null {
+  const h = scanPlainHead(buf, buf.length < limits.maxHeadBytes ? buf.length : limits.maxHeadBytes, limits.maxHeaders);
+  if (h === null) return null;
+  const { text, firstLine } = h;
+  // "HTTP/1.x NNN", then the end or SP reason (whose bytes hold no control byte but HTAB)
+  if (firstLine < 12 || text.charCodeAt(8) !== SP || !text.startsWith('HTTP/1.')) return null;
+  const v = text.charCodeAt(7);
+  if (v !== 0x30 && v !== 0x31) return null;
+  const d0 = text.charCodeAt(9) - 0x30;
+  const d1 = text.charCodeAt(10) - 0x30;
+  const d2 = text.charCodeAt(11) - 0x30;
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return null;
+  let reason = '';
+  if (firstLine > 12) {
+    if (text.charCodeAt(12) !== SP) return null;
+    reason = text.slice(13, firstLine);
+  }
+  return ok({ version: v === 0x31 ? '1.1' : '1.0', status: d0 * 100 + d1 * 10 + d2, reason, headers: h.headers }, h.end);
+}
+
+/** The exact byte-by-byte parser: the reference for parseResponseHead and its fallback. */
+export function parseResponseHeadExact(
   buf: Uint8Array,
   limits: ResponseLimits = defaultResponseLimits,
 ): SniffResult<ResponseHead> {

@@ -4,6 +4,8 @@
 
 import { fail, more, ok, type SniffResult } from './types.ts';
 import { dnsName } from './tls.ts';
+import { NATIVE_FAST } from '../http/bytes.ts';
+import { isTokenCached, scanPlainHead } from '../http/fields.ts';
 
 export interface HttpRequestHead {
   method: string;
@@ -38,6 +40,94 @@ for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
 const VERSION_PREFIX = 'HTTP/1.';
 
 export function parseHttp1Request(
+  buf: Uint8Array,
+  limits: Http1Limits = defaultHttp1Limits,
+): SniffResult<HttpRequestHead> {
+  return (NATIVE_FAST && parseHttp1RequestFast(buf, limits)) || parseHttp1RequestExact(buf, limits);
+}
+
+const TARGET_RE = /^[\x21-\x7e]+$/;
+/** The last method found to be a token of at most MAX_METHOD bytes (see NAME_SLOT in src/http/fields.ts). */
+let lastMethod = 'GET';
+const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
+
+/**
+ * The common case with built-in calls (see scanPlainHead in src/http/fields.ts): a complete head
+ * with CRLF line ends, "METHOD SP target SP HTTP/1.x", a valid destination. null when the exact
+ * parser must decide (an error, 'more', or an unusual but valid head); otherwise the same result.
+ */
+export function parseHttp1RequestFast(
+  buf: Uint8Array,
+  limits: Http1Limits = defaultHttp1Limits,
+): SniffResult<HttpRequestHead> | null {
+  const h = scanPlainHead(buf, buf.length < limits.maxHeadBytes ? buf.length : limits.maxHeadBytes, limits.maxHeaders);
+  if (h === null) return null;
+  const { text, firstLine } = h;
+  if (firstLine > limits.maxRequestLine) return null;
+  // "METHOD SP target SP HTTP/1.x" with the two first SPs of the head: the line holds no control
+  // byte but HTAB (scanPlainHead), so a token method and the whole version need no more checks,
+  // the target (SP-free by construction) is checked for HTAB and obs-text.
+  // The method: usually the last one seen (then an SP right after it: a token has none), else
+  // the bytes up to the first SP, if a token of at most MAX_METHOD bytes.
+  let sp1 = lastMethod.length;
+  let method = '';
+  if (buf[sp1] !== SP || (method = text.slice(0, sp1)) !== lastMethod) {
+    sp1 = buf.indexOf(SP);
+    if (sp1 < 1 || sp1 > MAX_METHOD) return null;
+    method = text.slice(0, sp1);
+    if (!isTokenCached(method)) return null;
+    lastMethod = method;
+  }
+  const sp2 = buf.indexOf(SP, sp1 + 1);
+  if (sp2 <= sp1 + 1 || sp2 !== firstLine - 9) return null;
+  const v = text.slice(sp2 + 1, firstLine);
+  const version = v === 'HTTP/1.1' ? '1.1' : v === 'HTTP/1.0' ? '1.0' : null;
+  if (version === null) return null;
+  const target = text.slice(sp1 + 1, sp2);
+  if (!TARGET_RE.test(target)) return null;
+
+  // The destination; an error (several Host fields, a bad authority) is left to the exact parser,
+  // which names its offset.
+  const headers = h.headers;
+  let dest: { host: string; port: number | null } | null = null;
+  if (h.host === -2) return null;
+  if (h.host >= 0) {
+    dest = cachedAuthority(headers[h.host][1]);
+    if (!dest) return null;
+  } else {
+    const abs = ABSOLUTE_RE.exec(target);
+    if (abs || method === 'CONNECT') {
+      dest = parseAuthority(abs ? abs[1].slice(abs[1].lastIndexOf('@') + 1) : target);
+      if (!dest) return null;
+    }
+  }
+  return ok(
+    { method, target, version, headers, host: dest ? dest.host : null, port: dest ? dest.port : null },
+    h.end,
+  );
+}
+
+/** parseAuthority with a small cache: Host values repeat. Cached entries are never handed out. */
+const AUTHORITY_CACHE = new Map<string, { host: string; port: number | null } | null>();
+const AUTHORITY_CACHE_MAX = 256;
+let lastAuthority = '';
+let lastDest: { host: string; port: number | null } | null = null;
+function cachedAuthority(s: string): { host: string; port: number | null } | null {
+  if (s === lastAuthority) return lastDest;
+  if (s.length > 300) return parseAuthority(s);
+  let r = AUTHORITY_CACHE.get(s);
+  if (r === undefined) {
+    r = parseAuthority(s);
+    if (AUTHORITY_CACHE.size >= AUTHORITY_CACHE_MAX) AUTHORITY_CACHE.clear();
+    AUTHORITY_CACHE.set(s, r);
+  }
+  lastAuthority = s;
+  lastDest = r;
+  return r;
+}
+
+/** The exact byte-by-byte parser: the reference for parseHttp1Request and its fallback. */
+export function parseHttp1RequestExact(
   buf: Uint8Array,
   limits: Http1Limits = defaultHttp1Limits,
 ): SniffResult<HttpRequestHead> {
