@@ -12,14 +12,21 @@ function upstream(key: string, id: number): PooledUpstream & { id: number } {
   return { id, key, conn, inbound: new Inbound(conn), outboundKey: `k${id}`, idleSince: 0 };
 }
 
+/** (serial tests) Pools made by a test; their sweep timers would keep the test process alive (a fake clock never expires them). */
+const pools: UpstreamPool[] = [];
+test.afterEach.always(() => {
+  for (const p of pools.splice(0)) p.closeAll();
+});
+
 function pool(opts: { idleMs?: number; maxPerBackend?: number; maxTotal?: number } = {}) {
   let now = 0;
   const released: number[] = [];
   const p = new UpstreamPool({ now: () => now, release: (u) => released.push((u as ReturnType<typeof upstream>).id), ...opts });
+  pools.push(p);
   return { p, released, advance: (ms: number) => (now += ms) };
 }
 
-test('take gives the most recently parked connection for that backend, else null', (t) => {
+test.serial('take gives the most recently parked connection for that backend, else null', (t) => {
   const { p } = pool();
   p.put(upstream('a', 1));
   p.put(upstream('a', 2));
@@ -31,7 +38,7 @@ test('take gives the most recently parked connection for that backend, else null
   t.is(p.size, 1);
 });
 
-test('an expired connection, or one with bytes or EOF from the backend while idle, is closed, not reused', (t) => {
+test.serial('an expired connection, or one with bytes or EOF from the backend while idle, is closed, not reused', (t) => {
   const { p, released, advance } = pool({ idleMs: 100 });
   p.put(upstream('a', 1));
   advance(100);
@@ -47,7 +54,7 @@ test('an expired connection, or one with bytes or EOF from the backend while idl
   t.is(p.size, 0);
 });
 
-test('over the per-backend or total bound, the connection is closed instead', (t) => {
+test.serial('over the per-backend or total bound, the connection is closed instead', (t) => {
   const { p, released } = pool({ maxPerBackend: 2, maxTotal: 3 });
   for (let i = 1; i <= 3; i++) p.put(upstream('a', i));
   p.put(upstream('b', 4));
@@ -56,7 +63,7 @@ test('over the per-backend or total bound, the connection is closed instead', (t
   t.is(p.size, 3);
 });
 
-test('the sweep closes expired connections and closeAll the rest', async (t) => {
+test.serial('the sweep closes expired connections and closeAll the rest', async (t) => {
   const { p, released, advance } = pool({ idleMs: 20 });
   p.put(upstream('a', 1));
   advance(25);
@@ -68,7 +75,7 @@ test('the sweep closes expired connections and closeAll the rest', async (t) => 
   t.deepEqual(released, [1, 2]);
 });
 
-test('bytes or EOF from the backend while a connection is parked evict it at once', async (t) => {
+test.serial('bytes or EOF from the backend while a connection is parked evict it at once', async (t) => {
   const { p, released } = pool();
   const chatty = upstream('a', 1);
   let speak!: (b: Uint8Array | null) => void;
