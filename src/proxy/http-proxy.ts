@@ -3,6 +3,7 @@
 
 import { parseAuthority, type HttpRequestHead } from '../sniff/http1.ts';
 import type { Credentials } from './socks5.ts';
+import { latin1Encode } from '../http/bytes.ts';
 
 export type ProxyRequest =
   | { kind: 'connect'; host: string; port: number }
@@ -60,13 +61,7 @@ export function rewriteForOrigin(head: HttpRequestHead, req: { host: string; por
   }
   if (!hasHost) lines.push(`Host: ${host}`);
   lines.push('Connection: close', '', '');
-  return latin1(lines.join('\r\n'));
-}
-
-function latin1(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
+  return latin1Encode(lines.join('\r\n'));
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -85,11 +80,11 @@ const STATUS_TEXT: Record<number, string> = {
 /** A complete response from ugate itself; errors carry a short text body and close the connection. */
 export function httpResponse(status: number, body = '', extraHeaders: string[] = []): Uint8Array {
   const text = STATUS_TEXT[status] ?? 'Error';
-  if (status === 200) return latin1(`HTTP/1.1 200 ${text}\r\n\r\n`);
+  if (status === 200) return latin1Encode(`HTTP/1.1 200 ${text}\r\n\r\n`);
   const payload = body === '' ? `${status} ${text}\n` : `${status} ${text}: ${body}\n`;
   const bytes = new TextEncoder().encode(payload);
   const head = [`HTTP/1.1 ${status} ${text}`, 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${bytes.length}`, 'Connection: close', 'Server: ugate', ...extraHeaders, '', ''].join('\r\n');
-  const h = latin1(head);
+  const h = latin1Encode(head);
   const out = new Uint8Array(h.length + bytes.length);
   out.set(h);
   out.set(bytes, h.length);

@@ -5,7 +5,7 @@
 import { fail, more, ok, type SniffResult } from './types.ts';
 import { dnsName } from './tls.ts';
 import { NATIVE_FAST } from '../http/bytes.ts';
-import { isTokenCached, scanPlainHead } from '../http/fields.ts';
+import { isTokenCached, lineEnd, scanPlainHead } from '../http/fields.ts';
 
 export interface HttpRequestHead {
   method: string;
@@ -235,24 +235,6 @@ export function parseHttp1RequestExact(
     { method, target, version, headers, host: dest ? dest.host : null, port: dest ? dest.port : null },
     headLength,
   );
-}
-
-/**
- * At a line terminator (CRLF, or a bare LF per RFC 9112 §2.2): the index after it.
- * Otherwise 'more' (with the index that was wanted) or an error.
- */
-function lineEnd(
-  buf: Uint8Array,
-  i: number,
-  avail: number,
-  field: string,
-): number | { status: 'more'; at: number } | ReturnType<typeof fail> {
-  if (i >= avail) return { status: 'more', at: i };
-  if (buf[i] === LF) return i + 1;
-  if (buf[i] !== CR) return fail('malformed', i, 'expected end of line', field);
-  if (i + 1 >= avail) return { status: 'more', at: i + 1 };
-  if (buf[i + 1] !== LF) return fail('malformed', i, 'bare CR', field);
-  return i + 2;
 }
 
 /**
