@@ -4,7 +4,7 @@
 
 import { fail, more, ok, type SniffResult } from './types.ts';
 import { dnsName } from './tls.ts';
-import { NATIVE_FAST } from '../http/bytes.ts';
+import { NATIVE_FAST, TCHAR as TCHAR_TABLE } from '../http/bytes.ts';
 import { isTokenCached, lineEnd, scanPlainHead } from '../http/fields.ts';
 
 export interface HttpRequestHead {
@@ -31,11 +31,8 @@ const LF = 0x0a;
 const COLON = 0x3a;
 const MAX_METHOD = 20;
 
-// RFC 9110 tchar: "!#$%&'*+-.^_`|~" DIGIT ALPHA
-const TCHAR = new Uint8Array(256);
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = TCHAR[c + 0x20] = 1;
-for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
+// RFC 9110 tchar; a module-local binding, as in http/fields.ts, for the per-byte loops
+const TCHAR = TCHAR_TABLE;
 
 const VERSION_PREFIX = 'HTTP/1.';
 
