@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { ORIGINS, benchRequests, nginxProxyConf, originConf, originName, routeTable, siteYaml, wrkScript } from './http-routes.mjs';
-import { freePort, groupCpuSeconds, groupMemory, run, sleep, startGroup, waitListening, why } from './lib/proc.mjs';
+import { freePort, groupCpuSeconds, groupMemory, run, sleep, startGroup, waitListening, why, startPeer } from './lib/proc.mjs';
 
 export const HTTP_IDS = ['http-direct', 'http-ugate-tjs', 'http-ugate-node', 'http-nginx', 'http-nginx-auto'];
 
@@ -155,19 +155,9 @@ async function measure(peer, ctx) {
   let port = ctx.origins[0];
   let handle = null;
   if (!isDirect) {
-    const missing = (peer.bins ?? []).filter((b) => !ctx.bins[b]);
-    if (missing.length) return { ...row, skip: `not installed: ${missing.join(', ')}` };
-    port = await freePort();
-    const prep = await peer.prepare({ ...ctx, port });
-    if (prep.skip) return { ...row, skip: prep.skip };
-    row.notes.push(...(prep.notes ?? []));
-    handle = startGroup(prep.argv, { cwd: ctx.dir, logFile: join(ctx.dir, `${peer.id}.log`) });
-    try {
-      await waitListening(port, handle);
-    } catch (e) {
-      await handle.stop();
-      return { ...row, skip: `failed to start: ${e.message}` };
-    }
+    const started = await startPeer(peer, ctx, row, (peer.bins ?? []).filter((b) => !ctx.bins[b]));
+    if (started.skip) return { ...row, skip: started.skip };
+    ({ port, handle } = started);
   }
   const alive = () => {
     if (handle?.exit) throw new Error(`${peer.id} exited: ${why(handle)}`);

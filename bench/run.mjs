@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HTTP_IDS, httpRows, httpSettings, renderHttp } from './http.mjs';
 import { PEERS, ugateConfig } from './peers.mjs';
-import { RAISE_NOFILE, freePort, groupCpuSeconds, groupMemory, run, sleep, startGroup, systemDelta, systemSample, waitListening, why } from './lib/proc.mjs';
+import { RAISE_NOFILE, freePort, groupCpuSeconds, groupMemory, run, sleep, startGroup, systemDelta, systemSample, waitListening, why, startPeer } from './lib/proc.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -208,18 +208,9 @@ async function measure(peer, ctx) {
   let handle = null;
   if (peer.kind !== 'direct') {
     const missing = (peer.bins ?? []).filter((b) => !ctx.bins[b]).concat((peer.files ?? []).filter((f) => !existsSync(f)));
-    if (missing.length) return { ...row, skip: `not installed: ${missing.join(', ')}` };
-    port = await freePort();
-    const prep = await peer.prepare({ ...ctx, port });
-    if (prep.skip) return { ...row, skip: prep.skip };
-    row.notes.push(...(prep.notes ?? []));
-    handle = startGroup(prep.argv, { cwd: ctx.dir, logFile: join(ctx.dir, `${peer.id}.log`) });
-    try {
-      await waitListening(port, handle);
-    } catch (e) {
-      await handle.stop();
-      return { ...row, skip: `failed to start: ${e.message}` };
-    }
+    const started = await startPeer(peer, ctx, row, missing);
+    if (started.skip) return { ...row, skip: started.skip };
+    ({ port, handle } = started);
     if (peer.kind === 'ugate') {
       // Trust what ugate says it runs, not what was asked: a splice row must not measure JS.
       for (let i = 0; i < 50 && !reportedPlane(handle); i++) await sleep(20); // stderr may lag the listen

@@ -246,3 +246,24 @@ export function systemDelta(a, b, cores) {
     steal: (b.steal - a.steal) / total,
   };
 }
+
+/**
+ * Starts a peer (a forwarder or proxy from peers.mjs / http.mjs) on a free port and waits until it
+ * listens: { port, handle }, or { skip } saying why it cannot run. `missing` lists what is not
+ * installed; the peer's notes go to `row.notes`.
+ */
+export async function startPeer(peer, ctx, row, missing) {
+  if (missing.length) return { skip: `not installed: ${missing.join(', ')}` };
+  const port = await freePort();
+  const prep = await peer.prepare({ ...ctx, port });
+  if (prep.skip) return { skip: prep.skip };
+  row.notes.push(...(prep.notes ?? []));
+  const handle = startGroup(prep.argv, { cwd: ctx.dir, logFile: `${ctx.dir}/${peer.id}.log` });
+  try {
+    await waitListening(port, handle);
+  } catch (e) {
+    await handle.stop();
+    return { skip: `failed to start: ${e.message}` };
+  }
+  return { port, handle };
+}
