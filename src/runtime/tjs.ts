@@ -508,12 +508,18 @@ class ReadableWatch extends Polled {
   }
 }
 
+// tjs:ffi changed after 26.6: `Lib` (and with it Lib.LIBC_NAME) is gone, dlopen('c') names libc,
+// and a library stays loaded while its symbols live. Both APIs are told apart by what exists.
 type FfiModule = {
-  Lib: { new (path: string): object; LIBC_NAME: string };
+  /** txiki.js 26.6 and earlier only */
+  Lib?: { new (path: string): object; LIBC_NAME: string };
   dlopen(path: string, syms: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...a: unknown[]) => unknown> };
   strerror(errno: number): string;
   errno(): number;
 };
+
+/** libc as dlopen() names it: 26.6 wants its file name, later versions take 'c'. */
+const libcName = (ffi: FfiModule): string => ffi.Lib?.LIBC_NAME ?? 'c';
 
 /** Libraries kept loaded for the life of the process (see loadTjsSplice). */
 const loadedLibraries: object[] = [];
@@ -521,10 +527,11 @@ const loadedLibraries: object[] = [];
 /**
  * The splice shim through tjs:ffi. ffi.dlopen() in txiki.js 26.6 drops its library handle when it
  * returns (the library is unmapped and the first call crashes) unless something else holds the
- * library open: a Lib kept here does.
+ * library open: a Lib kept here does. Later versions keep it loaded while its symbols live, and
+ * the functions below hold them for the life of the process.
  */
 function loadTjsSplice(env: Env, ffi: FfiModule, library: string): SpliceLibrary {
-  loadedLibraries.push(new ffi.Lib(library));
+  if (ffi.Lib) loadedLibraries.push(new ffi.Lib(library));
   const s = ffi.dlopen(library, {
     ugs_abi: { args: [], returns: 'int' },
     ugs_open: { args: ['uint32', 'uint32'], returns: 'pointer' },
@@ -576,7 +583,7 @@ function connectErrorKind(errno: typeof ERRNO_GENERIC, n: number): ConnectErrorK
 export async function createTjsRuntime(): Promise<Runtime> {
   const { PosixSocket } = (await import('tjs:posix-socket' as string)) as { PosixSocket: PosixSocketClass };
   const ffi = (await import('tjs:ffi' as string)) as FfiModule;
-  const libc = ffi.dlopen(ffi.Lib.LIBC_NAME, {
+  const libc = ffi.dlopen(libcName(ffi), {
     shutdown: { args: ['int', 'int'], returns: 'int' },
     getsockname: { args: ['int', 'buffer', 'buffer'], returns: 'int' },
     getpeername: { args: ['int', 'buffer', 'buffer'], returns: 'int' },
