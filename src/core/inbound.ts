@@ -2,6 +2,7 @@
 // parsed again as more arrive and then replayed upstream unchanged. A read still pending when a
 // deadline fires is kept too, and handed to the next reader, so no byte is lost.
 
+import { afterAtLeast } from '../runtime/timer.ts';
 import type { Conn } from '../runtime/types.ts';
 
 const TIMEOUT = Symbol('timeout');
@@ -28,11 +29,11 @@ export class Inbound {
     const read = this.pending;
     // No deadline (a caller with its own watchdog): no timer per read, which counts per request.
     if (deadline === Infinity) return this.settle(read, await read);
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer = () => {};
     const r = await Promise.race([
       read,
-      new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), wait))),
-    ]).finally(() => clearTimeout(timer));
+      new Promise<typeof TIMEOUT>((resolve) => (cancelTimer = afterAtLeast(wait, () => resolve(TIMEOUT)))),
+    ]).finally(() => cancelTimer());
     if (r === TIMEOUT) return false;
     return this.settle(read, r);
   }

@@ -3,6 +3,7 @@
 
 import type * as NodeNet from 'node:net';
 import { decodeSockaddr, SO_ORIGINAL_DST, SOCKADDR_IN6_SIZE, SOL_IP, SOL_IPV6 } from './sockaddr.ts';
+import { afterAtLeast } from './timer.ts';
 import { ConnectError, type Conn, type ConnectErrorKind, type DetachedSocket, type Listener, type Runtime, type SocketAddress, type SpliceLibrary } from './types.ts';
 
 /** The libuv stream handle behind a net.Socket (Node internals, stable since Node 0.x). */
@@ -253,18 +254,18 @@ export async function createNodeRuntime(): Promise<Runtime> {
     connect(host, port, timeoutMs) {
       return new Promise<Conn>((resolve, reject) => {
         const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
-        const timer = setTimeout(() => {
+        const cancelTimer = afterAtLeast(timeoutMs, () => {
           socket.destroy();
           reject(new ConnectError('timeout', `${host}:${port}: connect timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
+        });
         socket.once('connect', () => {
-          clearTimeout(timer);
+          cancelTimer();
           socket.removeAllListeners('error');
           socket.on('error', () => {});
           resolve(new NodeConn(socket, null));
         });
         socket.once('error', (e: NodeJS.ErrnoException) => {
-          clearTimeout(timer);
+          cancelTimer();
           reject(new ConnectError(errorKind(e.code), `${host}:${port}: ${e.message}`));
         });
       });

@@ -11,6 +11,7 @@
 // - a polled socket still open at exit crashes the process: exit() closes every socket first.
 // libuv's uv_poll_init makes the fd non-blocking, so connect() returns EINPROGRESS as usual.
 
+import { afterAtLeast } from './timer.ts';
 import { decodeSockaddr, encodeSockaddr, SO_ORIGINAL_DST, SOCKADDR_IN6_SIZE, SOL_IP, SOL_IPV6 } from './sockaddr.ts';
 import {
   ConnectError,
@@ -639,12 +640,12 @@ export async function createTjsRuntime(): Promise<Runtime> {
         // e.g. out of file descriptors: no connection attempt was made
         throw new ConnectError('other', `${host}:${port}: ${(e as Error).message}`);
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer = () => {};
       try {
         await Promise.race([
           conn.startConnect(encodeSockaddr(host, port)),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new ConnectError('timeout', `${host}:${port}: connect timed out after ${timeoutMs} ms`)), timeoutMs);
+            cancelTimer = afterAtLeast(timeoutMs, () => reject(new ConnectError('timeout', `${host}:${port}: connect timed out after ${timeoutMs} ms`)));
           }),
         ]);
       } catch (e) {
@@ -653,7 +654,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
         const n = errnoOf(e);
         throw new ConnectError(connectErrorKind(env.errno, n), `${host}:${port}: ${(e as Error).message}`);
       } finally {
-        clearTimeout(timer);
+        cancelTimer();
       }
       conn.learnAddresses();
       return conn;
