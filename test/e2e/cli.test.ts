@@ -3,11 +3,13 @@
 // default, and graceful shutdown on SIGTERM/SIGINT.
 
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startGateway, ugateCommand, waitFor, writeTempConfig } from '../helpers/gateway.ts';
+import { privateNetns, privateNetnsUnavailable } from '../helpers/private-netns.ts';
 import { connectTcp, curl, httpEchoServer, readAll, run } from '../helpers/servers.ts';
 
 const ugate = (args: string[]) => {
@@ -196,16 +198,27 @@ config route 'pin'
   t.is(line.route, 'pin');
 });
 
-test.serial('with no -c, the embedded default is a proxy on 127.0.0.1:1080', async (t) => {
-  const web = await httpEchoServer('default-web');
-  t.teardown(() => web.close());
-  const gw = await startGateway(null);
+// In a network namespace of its own: the default address is checked as it is, even while the
+// host has something else on 127.0.0.1:1080 (an `ssh -D 1080`, say).
+const noNetns = privateNetnsUnavailable();
+(noNetns ? test.skip : test)(`with no -c, the embedded default is a proxy on 127.0.0.1:1080${noNetns ? ` (skipped: ${noNetns})` : ''}`, async (t) => {
+  const ns = await privateNetns();
+  t.teardown(() => ns.close());
+  const web = spawn(ns.prefix[0]!, [...ns.prefix.slice(1), process.execPath, resolve('test/helpers/ns-echo-server.mjs'), 'default-web', '-', '127.0.0.1:8080'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => web.kill());
+  await new Promise((ready) => web.stdout!.once('data', ready));
+  const gw = await startGateway(null, { within: ns.prefix });
   t.teardown(() => gw.stop());
   t.deepEqual(gw.listeners.get('proxy'), [{ host: '127.0.0.1', port: 1080 }]);
-  const socks = await curl(['-x', 'socks5h://127.0.0.1:1080', `http://localhost:${web.port}/`]);
-  t.is(JSON.parse(socks.stdout).server, 'default-web');
-  const connect = await curl(['-p', '-x', 'http://127.0.0.1:1080', `http://127.0.0.1:${web.port}/`]);
-  t.is(JSON.parse(connect.stdout).server, 'default-web');
+  const curlInNs = (args: string[]) => run(ns.prefix[0]!, [...ns.prefix.slice(1), 'curl', '-sS', '--max-time', '15', ...args]);
+  const socks = await curlInNs(['-x', 'socks5h://127.0.0.1:1080', 'http://localhost:8080/socks']);
+  t.is(socks.code, 0, socks.stderr);
+  t.like(JSON.parse(socks.stdout), { server: 'default-web', url: '/socks' });
+  const connect = await curlInNs(['-p', '-x', 'http://127.0.0.1:1080', 'http://127.0.0.1:8080/connect']);
+  t.is(connect.code, 0, connect.stderr);
+  t.like(JSON.parse(connect.stdout), { server: 'default-web', url: '/connect' });
+  const lines = await gw.waitForAccessLog(2);
+  t.deepEqual(lines.map((l) => `${l.listener} ${l.proto}`).sort(), ['proxy connect', 'proxy socks5']);
 });
 
 test('a listen address already in use is a start-up error with the address named', async (t) => {

@@ -78,13 +78,17 @@ async function until<T>(check: () => T | undefined, timeoutMs: number, what: () 
  * Starts `ugate run -c <config>` (or with `args` as given) and resolves once it reports
  * "running" (all listeners bound). Rejects with its stderr if it exits first.
  */
-export async function startGateway(config: object | string | null, opts: { netns?: string; args?: string[] } = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: object | string | null,
+  /** within: a command prefix that runs ugate elsewhere, e.g. `ip netns exec NS` */
+  opts: { within?: string[]; args?: string[] } = {},
+): Promise<RunningGateway> {
   const args = opts.args ?? (config === null ? ['run'] : ['run', '-c', writeTempConfig(config)]);
   let [cmd, argv] = ugateCommand(args);
   // As procd does on the router (and Node does for itself): the soft descriptor limit up to the
   // hard one, so that tests with a thousand connections measure ugate, not a 1024 default.
   [cmd, argv] = ['sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', cmd, ...argv]];
-  if (opts.netns) [cmd, argv] = ['ip', ['netns', 'exec', opts.netns, cmd, ...argv]];
+  if (opts.within) [cmd, argv] = [opts.within[0]!, [...opts.within.slice(1), cmd, ...argv]];
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   proc.on('exit', () => running.delete(proc));
