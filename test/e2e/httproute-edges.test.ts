@@ -17,6 +17,7 @@ import {
   startHttpBackend,
   type HttpBackend,
 } from '../helpers/http-backends.ts';
+import { OWN_LOOPBACK } from '../helpers/servers.ts';
 
 /** A raw backend: `onRequest(socket, head, rest)` is called once per connection's first head. */
 async function rawBackend(onConn: (s: net.Socket, connNo: number) => void): Promise<{ port: number; close: () => void; conns: () => number }> {
@@ -151,30 +152,30 @@ test.after.always(async () => {
 });
 
 test.serial('pool: an idle upstream connection the backend closed is not reused for a POST (no 502)', async (t) => {
-  const a = await RawHttpConnection.open('127.0.0.1', P);
+  const a = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => a.close());
   const r1 = await a.request(rawRequest({ host: 'idle.example.com', path: '/one', headers: [['connection', 'close']] }));
   t.is(r1.status, 200);
   // the backend closes its side after 100 ms; ugate's pool keeps it for 2 s without watching it
   await new Promise((r) => setTimeout(r, 400));
-  const b = await RawHttpConnection.open('127.0.0.1', P);
+  const b = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => b.close());
   const r2 = await b.request(rawRequest({ method: 'POST', host: 'idle.example.com', path: '/two', body: 'hello' }));
   t.is(r2.status, 200, `POST after the backend closed the pooled connection: ${r2.status} ${r2.body.toString()}`);
 });
 
 test.serial('pool: bytes a backend sends on an idle pooled connection never reach another client', async (t) => {
-  const a = await RawHttpConnection.open('127.0.0.1', P);
+  const a = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => a.close());
   const r1 = await a.request(rawRequest({ method: 'HEAD', host: 'late.example.com', path: '/head', headers: [['connection', 'close']] }), { head: true });
   t.is(r1.status, 200);
   await new Promise((r) => setTimeout(r, 200));
   // another client, another connection, a plain GET
-  const b = await RawHttpConnection.open('127.0.0.1', P);
+  const b = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => b.close());
   const r2 = await b.request(rawRequest({ host: 'late.example.com', path: '/mine' }));
   // and the shift persists: the next client on that pooled connection gets B's response
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const r3 = await c.request(rawRequest({ host: 'late.example.com', path: '/theirs' }));
   const got = `B (GET /mine) got: ${r2.status} ${r2.body.toString()}; C (GET /theirs) got: ${r3.status} ${r3.body.toString()}`;
@@ -182,7 +183,7 @@ test.serial('pool: bytes a backend sends on an idle pooled connection never reac
 });
 
 test.serial('access log: a client that goes away mid-response is not logged as an upstream reset', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   await c.write(rawRequest({ host: 'public.example.com', path: '/big', headers: [['x-respond-body-bytes', String(64 * 1024 * 1024)]] }));
   await c.reader.readUntil('\r\n\r\n', 1 << 20);
   const port = c.socket.localPort;
@@ -201,7 +202,7 @@ test.serial('access log: a client that goes away mid-response is not logged as a
 });
 
 test.serial('timeouts.request fires while the client is slow to send the body: 504 in time', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const t0 = Date.now();
   // head + 10 of 100 body bytes, then the client stalls (idle timeout: 300 s by default)
@@ -216,7 +217,7 @@ test.serial('timeouts.request fires while the client is slow to send the body: 5
 });
 
 test.serial('timeouts.backendRequest fires while the client is slow to send the body: 504 in time', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   await c.write('POST /backend HTTP/1.1\r\nHost: timeouts.example.com\r\nContent-Length: 100\r\n\r\n0123456789');
   let status: number | string;
@@ -229,7 +230,7 @@ test.serial('timeouts.backendRequest fires while the client is slow to send the 
 });
 
 test.serial('an early final response (413) that ugate announces as keep-alive: the connection really persists', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const total = 200_000;
   await c.write(`POST /upload HTTP/1.1\r\nHost: early.example.com\r\nContent-Length: ${total}\r\n\r\n`);
@@ -251,7 +252,7 @@ test.serial('an early final response (413) that ugate announces as keep-alive: t
 });
 
 test.serial('absolute-form target: routed by its authority, not by a conflicting Host (RFC 9112 §3.2.2)', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const r = await c.request('GET http://admin.example.com/secret HTTP/1.1\r\nHost: public.example.com\r\n\r\n');
   const echoRec = r.json();
@@ -260,7 +261,7 @@ test.serial('absolute-form target: routed by its authority, not by a conflicting
 });
 
 test.serial('URLRewrite hostname on an absolute-form request: the backend gets one consistent host', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const r = await c.request('GET http://rw.example.com/x HTTP/1.1\r\nHost: rw.example.com\r\n\r\n');
   const echoRec = r.json();
@@ -268,7 +269,7 @@ test.serial('URLRewrite hostname on an absolute-form request: the backend gets o
 });
 
 test.serial('a header filter that touches framing fields (Content-Length) cannot desync ugate and the backend', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: strip.example.com\r\n\r\n';
   const r = await c.request(rawRequest({ method: 'POST', host: 'strip.example.com', path: '/post', body: smuggled }));

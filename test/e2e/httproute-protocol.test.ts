@@ -27,7 +27,7 @@ import {
   wsFrame,
   type HttpBackend,
 } from '../helpers/http-backends.ts';
-import { curl, patternChunk } from '../helpers/servers.ts';
+import { curl, OWN_LOOPBACK, patternChunk } from '../helpers/servers.ts';
 
 const MB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'ugate-proto-'));
@@ -89,8 +89,8 @@ function defineTests(mode: Mode): void {
     ({ gw, P, pb, other } = ctxs.get(mode)!);
   });
 
-  const open = () => RawHttpConnection.open('127.0.0.1', P);
-  const url = (path: string) => `http://127.0.0.1:${P}${path}`;
+  const open = () => RawHttpConnection.open(OWN_LOOPBACK, P);
+  const url = (path: string) => `http://${OWN_LOOPBACK}:${P}${path}`;
 
   /** A request that must still work on `c` after whatever came before it. */
   async function stillWorks(t: import('ava').ExecutionContext, c: RawHttpConnection, what: string): Promise<void> {

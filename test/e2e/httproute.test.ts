@@ -23,6 +23,7 @@ import {
   type HttpBackend,
   type SimpleResponse,
 } from '../helpers/http-backends.ts';
+import { OWN_LOOPBACK } from '../helpers/servers.ts';
 
 let gw: RunningGateway;
 let b1: HttpBackend, b2: HttpBackend, b3: HttpBackend, b4: HttpBackend, b5: HttpBackend;
@@ -185,7 +186,7 @@ function siteYaml(): string {
     httpRouteManifest('err-dns', { parentRefs: onMain, hostnames: ['errors.example.com'], rules: [{ matches: [exact('/unresolvable')], backendRefs: [{ name: 'nonexistent.invalid', port: 80 }] }] }),
     httpRouteManifest('err-none', { parentRefs: onMain, hostnames: ['errors.example.com'], rules: [{ matches: [exact('/no-backends')] }] }),
     httpRouteManifest('err-namespace', { parentRefs: onMain, hostnames: ['errors.example.com'], rules: [{ matches: [exact('/other-namespace')], backendRefs: [backendRef(b1, { namespace: 'elsewhere' })] }] }),
-    httpRouteManifest('err-refused', { parentRefs: onMain, hostnames: ['errors.example.com'], rules: [{ matches: [exact('/refused')], backendRefs: [{ name: '127.0.0.1', port: refused }] }] }),
+    httpRouteManifest('err-refused', { parentRefs: onMain, hostnames: ['errors.example.com'], rules: [{ matches: [exact('/refused')], backendRefs: [{ name: OWN_LOOPBACK, port: refused }] }] }),
     httpRouteManifest('err-half', {
       parentRefs: onMain,
       hostnames: ['errors.example.com'],
@@ -375,10 +376,10 @@ async function runTable(t: ExecutionContext, cases: Case[]): Promise<void> {
 }
 
 test.serial('listeners: one socket per port, named GATEWAY:PORT', (t) => {
-  t.deepEqual(gw.addr(`site:${P}`), { host: '127.0.0.1', port: P });
-  t.deepEqual(gw.addr(`site:${Q}`), { host: '127.0.0.1', port: Q });
-  t.deepEqual(gw.addr(`site:${R}`), { host: '127.0.0.1', port: R });
-  t.regex(gw.stderr(), new RegExp(`listening listener=site:${P} type=http addr=127\\.0\\.0\\.1:${P}`));
+  t.deepEqual(gw.addr(`site:${P}`), { host: OWN_LOOPBACK, port: P });
+  t.deepEqual(gw.addr(`site:${Q}`), { host: OWN_LOOPBACK, port: Q });
+  t.deepEqual(gw.addr(`site:${R}`), { host: OWN_LOOPBACK, port: R });
+  t.regex(gw.stderr(), new RegExp(`listening listener=site:${P} type=http addr=${OWN_LOOPBACK.replaceAll('.', '\\.')}:${P}`));
   // two Gateway listeners on port Q share one socket
   t.is(gw.listeners.get(`site:${Q}`)?.length, 1);
 });
@@ -577,7 +578,7 @@ test.serial('an invalid backendRef gets its weighted share of 500s', async (t) =
 });
 
 test.serial('keep-alive: after ugate’s own 404 and 500 the connection still works (or was announced closed)', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   for (const [path, status] of [
     ['/nothing', 404],
@@ -679,7 +680,7 @@ test.serial('URLRewrite: hostname, ReplaceFullPath, ReplacePrefixMatch (every ro
 });
 
 test.serial('RequestHeaderModifier: set replaces, add appends with a comma, remove; names case-insensitive', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const r = await c.request(
     rawRequest({
@@ -709,7 +710,7 @@ test.serial('RequestHeaderModifier: set replaces, add appends with a comma, remo
 });
 
 test.serial('ResponseHeaderModifier: set, add (comma-appended), remove on the backend’s response', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const r = await c.request(
     rawRequest({
@@ -773,7 +774,7 @@ test.serial('timeouts: backendRequest and request → 504; within the limits →
 });
 
 test.serial('after a 504 the late backend response never answers the next request on the connection', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const slow = await c.request(rawRequest({ host: 'timeouts.example.com', path: '/backend?n=1', headers: [['x-respond-delay-ms', '1000']] }));
   t.is(slow.status, 504);
@@ -799,7 +800,7 @@ const chunkedBodyOf = (b: Buffer) => chunkedBody(b, 10);
 const serverOf = (b: Buffer) => (JSON.parse(b.toString()) as EchoRecord).server;
 
 test.serial('keep-alive: requests on one connection are routed one by one', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const seq: [host: string, path: string, expect: string][] = [
     ['paths.example.com', '/abc', 'b1'],
@@ -830,7 +831,7 @@ test.serial('keep-alive: requests on one connection are routed one by one', asyn
 });
 
 test.serial('pipelining: requests to different backends in one write come back in order', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const body = Buffer.from('x'.repeat(5000));
   await c.write(
@@ -867,7 +868,7 @@ test.serial('pipelining: requests to different backends in one write come back i
 });
 
 test.serial('pipelining: 100 requests in one write, alternating over five backends, answered in order', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   const targets: [path: string, server: string][] = [
     ['/abc/p', 'b1'],
@@ -898,7 +899,7 @@ test.serial('a request body is consumed when ugate answers itself (404, 500, red
   for (const [what, host, path, status] of cases) {
     for (const chunked of [false, true]) {
       const label = `${what}, ${chunked ? 'chunked' : 'Content-Length'} body`;
-      const c = await RawHttpConnection.open('127.0.0.1', P);
+      const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
       try {
         const head = chunked
           ? rawRequest({ method: 'POST', host, path, headers: [['Transfer-Encoding', 'chunked']], body: chunkedBodyOf(smuggled), contentLength: false })
@@ -924,7 +925,7 @@ test.serial('a request body is consumed when ugate answers itself (404, 500, red
 });
 
 test.serial('Expect: 100-continue on a request ugate answers itself: the final status comes without the body', async (t) => {
-  const c = await RawHttpConnection.open('127.0.0.1', P);
+  const c = await RawHttpConnection.open(OWN_LOOPBACK, P);
   t.teardown(() => c.close());
   await c.write(rawRequest({ method: 'PUT', host: 'paths.example.com', path: '/nothing-here', headers: [['Expect', '100-continue'], ['Content-Length', '100000']] }));
   const r = await c.readResponse({ timeoutMs: 5000 });

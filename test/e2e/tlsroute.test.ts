@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import net from 'node:net';
 import { startGateway, type RunningGateway } from '../helpers/gateway.ts';
 import { backendRef, freePorts, gatewayManifest, httpRouteManifest, manifests, startHttpBackend, tlsRouteManifest, type HttpBackend } from '../helpers/http-backends.ts';
-import { curl, httpsEchoServer, run, type EchoServer } from '../helpers/servers.ts';
+import { curl, httpsEchoServer, OWN_LOOPBACK, run, type EchoServer } from '../helpers/servers.ts';
 
 let gw: RunningGateway;
 let tlsA: EchoServer, tlsB: EchoServer, tlsC: EchoServer;
@@ -59,7 +59,7 @@ const connectionCounts = () => backends().map((b) => b.connections());
 
 /** openssl s_client with -servername; returns the echo's server name, or null with the output. */
 async function viaOpenssl(port: number, servername: string | null): Promise<{ server: string | null; out: string }> {
-  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-quiet', '-verify_quiet'];
+  const args = ['s_client', '-connect', `${OWN_LOOPBACK}:${port}`, '-quiet', '-verify_quiet'];
   if (servername === null) args.push('-noservername');
   else args.push('-servername', servername);
   const r = await run('openssl', args, `GET /who HTTP/1.0\r\nHost: ${servername ?? 'none'}\r\n\r\n`, 10_000);
@@ -83,7 +83,7 @@ function viaNodeTls(port: number, servername: string, timeoutMs = 5000): Promise
       s.destroy();
       resolve({ ...v, ms: Date.now() - t0 });
     };
-    const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+    const s = tls.connect({ host: OWN_LOOPBACK, port, servername, rejectUnauthorized: false }, () => {
       s.write(`GET /who HTTP/1.0\r\nHost: ${servername}\r\n\r\n`);
     });
     const timer = setTimeout(() => done({ server: null, error: 'timeout: neither an answer nor a close' }), timeoutMs);
@@ -98,9 +98,9 @@ function viaNodeTls(port: number, servername: string, timeoutMs = 5000): Promise
 }
 
 test.serial('listeners are named GATEWAY:PORT and typed', (t) => {
-  t.regex(gw.stderr(), new RegExp(`listening listener=edge:${T} type=tls addr=127\\.0\\.0\\.1:${T}`));
-  t.regex(gw.stderr(), new RegExp(`listening listener=edge:${T2} type=tls addr=127\\.0\\.0\\.1:${T2}`));
-  t.regex(gw.stderr(), new RegExp(`listening listener=edge:${H} type=http addr=127\\.0\\.0\\.1:${H}`));
+  t.regex(gw.stderr(), new RegExp(`listening listener=edge:${T} type=tls addr=${OWN_LOOPBACK.replaceAll('.', '\\.')}:${T}`));
+  t.regex(gw.stderr(), new RegExp(`listening listener=edge:${T2} type=tls addr=${OWN_LOOPBACK.replaceAll('.', '\\.')}:${T2}`));
+  t.regex(gw.stderr(), new RegExp(`listening listener=edge:${H} type=http addr=${OWN_LOOPBACK.replaceAll('.', '\\.')}:${H}`));
 });
 
 test.serial('openssl s_client: exact SNI, wildcard SNI, the most specific name wins', async (t) => {
@@ -125,7 +125,7 @@ test.serial('curl --resolve reaches the backend of its name, end to end TLS', as
     ['b.test', null],
     ['www.b.test', 'tls-b'],
   ] as const) {
-    const r = await curl(['-k', '--resolve', `${name}:${T}:127.0.0.1`, `https://${name}:${T}/path?q=1`]);
+    const r = await curl(['-k', '--resolve', `${name}:${T}:${OWN_LOOPBACK}`, `https://${name}:${T}/path?q=1`]);
     if (server === null) {
       t.not(r.code, 0, `${name}: bare parent of *.b.test has no route, the connection must fail`);
       continue;
@@ -168,7 +168,7 @@ test.serial('no matching SNI (or none at all, or not TLS): closed without reachi
   t.is(none.server, null, `no SNI: ${none.out}`);
   // plain HTTP on the TLS listener
   const plain = await new Promise<string>((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port: T }, () => s.write('GET / HTTP/1.1\r\nHost: a.test\r\n\r\n'));
+    const s = net.connect({ host: OWN_LOOPBACK, port: T }, () => s.write('GET / HTTP/1.1\r\nHost: a.test\r\n\r\n'));
     let got = '';
     s.on('data', (c: Buffer) => (got += c.toString('latin1')));
     s.on('close', () => resolve(got));
@@ -217,12 +217,12 @@ test.serial('a TLS listener with a hostname: route names outside it are ignored'
 });
 
 test.serial('an HTTPRoute on another listener of the same Gateway', async (t) => {
-  const r = await curl(['-H', 'Host: web.test', `http://127.0.0.1:${H}/web?x=1`]);
+  const r = await curl(['-H', 'Host: web.test', `http://${OWN_LOOPBACK}:${H}/web?x=1`]);
   t.is(r.code, 0, r.stderr);
   const echo = JSON.parse(r.stdout) as { server: string; url: string };
   t.is(echo.server, 'web');
   t.is(echo.url, '/web?x=1');
-  const miss = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: a.test', `http://127.0.0.1:${H}/`]);
+  const miss = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: a.test', `http://${OWN_LOOPBACK}:${H}/`]);
   t.is(miss.stdout, '404', 'a TLSRoute name does not route HTTP');
   // and TLS still works on its own listener afterwards
   t.is((await viaNodeTls(T, 'a.test')).server, 'tls-a');

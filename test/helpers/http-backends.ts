@@ -19,7 +19,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dump } from 'js-yaml';
-import { patternChunk } from './servers.ts';
+import { OWN_LOOPBACK, patternChunk } from './servers.ts';
 
 // ---------------------------------------------------------------------------------------------
 // A buffered reader over a socket
@@ -782,7 +782,7 @@ export function httpRequest(
     const headers: Record<string, string | string[]> = { ...(opts.headers ?? {}) };
     if (opts.host !== undefined) headers.host = opts.host;
     const req = http.request(
-      { host: opts.address ?? '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers, agent: opts.agent ?? false, timeout: opts.timeoutMs ?? 15_000 },
+      { host: opts.address ?? OWN_LOOPBACK, port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers, agent: opts.agent ?? false, timeout: opts.timeoutMs ?? 15_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -814,7 +814,10 @@ export function httpRequest(
 // ---------------------------------------------------------------------------------------------
 // Ports and manifests
 
-/** `n` distinct TCP ports that were free on 127.0.0.1 a moment ago (bound to port 0, then closed). */
+/**
+ * `n` distinct TCP ports free on OWN_LOOPBACK (bound to port 0, then closed), for gateway
+ * listeners there: nothing else uses that address, so they are still free when ugate binds them.
+ */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
@@ -823,18 +826,13 @@ export async function freePorts(n: number): Promise<number[]> {
         new Promise<net.Server>((resolve, reject) => {
           const s = net.createServer();
           s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
+          s.listen(0, OWN_LOOPBACK, () => resolve(s));
         }),
     ),
   );
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
-}
-
-/** A port that refuses connections (free a moment ago, nothing listening). */
-export async function closedPort(): Promise<number> {
-  return (await freePorts(1))[0]!;
 }
 
 export const GATEWAY_API = 'gateway.networking.k8s.io/v1';
@@ -852,7 +850,7 @@ export interface ListenerSpec {
   tls?: { mode: 'Passthrough' };
 }
 
-export function gatewayManifest(name: string, listeners: ListenerSpec[], addresses: string[] = ['127.0.0.1']): object {
+export function gatewayManifest(name: string, listeners: ListenerSpec[], addresses: string[] = [OWN_LOOPBACK]): object {
   return {
     apiVersion: GATEWAY_API,
     kind: 'Gateway',

@@ -11,6 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 
+/**
+ * A loopback address of this test process alone (Linux routes all of 127.0.0.0/8 to lo), made from
+ * its pid: 127.100.0.0 to 127.164.255.255, never 127.0.0.1, where clients connect from and other
+ * services listen. So a port found free on it stays free for the gateway that the test starts
+ * there: no client's connection uses it, no concurrent test binds it.
+ */
+export const OWN_LOOPBACK = `127.${100 + ((process.pid >> 16) & 63)}.${(process.pid >> 8) & 255}.${process.pid & 255}`;
+
 let cert: { key: Buffer; cert: Buffer; dir: string } | undefined;
 
 /** A self-signed certificate for the test names (EC P-256: quick to make). */
