@@ -3,7 +3,8 @@
 
 import test from 'ava';
 import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.ts';
-import { curl, httpEchoServer, httpsEchoServer, type EchoServer } from '../helpers/servers.ts';
+import { freePorts } from '../helpers/http-backends.ts';
+import { curl, httpEchoServer, httpsEchoServer, OWN_LOOPBACK, type EchoServer } from '../helpers/servers.ts';
 
 let gw: RunningGateway;
 let web: EchoServer;
@@ -109,10 +110,11 @@ test('forward route pins a name to a backend', async (t) => {
 });
 
 test('connection refused: SOCKS5 reply 5, HTTP 502; unknown name: HTTP 502', async (t) => {
-  const s = await curl(['--socks5', proxy('open'), 'http://127.0.0.1:1/']);
+  const [closed] = await freePorts(1);
+  const s = await curl(['--socks5', proxy('open'), `http://${OWN_LOOPBACK}:${closed}/`]);
   t.is(s.code, 97);
   t.regex(s.stderr, /\(5\)/); // SOCKS5 reply 5 = connection refused
-  const h = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy('open')}`, 'http://127.0.0.1:1/']);
+  const h = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy('open')}`, `http://${OWN_LOOPBACK}:${closed}/`]);
   t.is(h.stdout, '502');
   const d = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy('open')}`, 'http://no-such-host.invalid/']);
   t.is(d.stdout, '502');
@@ -132,14 +134,17 @@ test('malformed and unsupported requests get protocol errors, and the gateway ke
 });
 
 test('every connection gets one access-log line with destination, route and byte counts', async (t) => {
-  const before = gw.accessLog().length;
-  const r = await curl(['--socks5-hostname', proxy('open'), `http://localhost:${web.port}/logged`]);
+  // A server of this test's own, so that its port tells this connection's line from the others'.
+  const own = await httpEchoServer('logged');
+  t.teardown(() => own.close());
+  const r = await curl(['--socks5-hostname', proxy('open'), `http://localhost:${own.port}/logged`]);
   t.is(r.code, 0, r.stderr);
-  const lines = await gw.waitForAccessLog(before + 1);
-  const line = lines.find((l) => l.dst === `localhost:${web.port}` && Number(l.down) > 0 && l.close === 'eof');
-  t.truthy(line, JSON.stringify(lines));
-  t.like(line, { listener: 'open', proto: 'socks5', host: 'localhost', route: 'default', action: 'passthrough' });
-  t.true(Number(line!.up) > 0);
+  const mine = () => gw.accessLog().filter((l) => l.dst === `localhost:${own.port}`);
+  const [line] = await waitFor(() => (mine().length > 0 ? mine() : undefined));
+  t.like(line, { listener: 'open', proto: 'socks5', host: 'localhost', route: 'default', action: 'passthrough', close: 'eof' });
+  t.true(Number(line!.up) > 0 && Number(line!.down) > 0, JSON.stringify(line));
+  await new Promise((r) => setTimeout(r, 200));
+  t.is(mine().length, 1, 'one line, not more');
 });
 
 test('a request for ugate itself is refused as a forwarding loop, not followed', async (t) => {
