@@ -116,7 +116,7 @@ const LINE_CR: number[] = [];
 const NAME_SLOT: string[] = [];
 
 export interface PlainHead {
-  /** latin1 text of the head, its final empty line included (and, rarely, of bytes after it) */
+  /** latin1 text of the head, its final empty line included, and nothing after it */
   text: string;
   /** bytes of the head */
   end: number;
@@ -212,5 +212,7 @@ export function scanPlainHead(buf: Uint8Array, avail: number, maxFields: number)
     headers.push([name, text.slice(a, b)]);
     q = cr + 2;
   }
-  return { text, end, firstLine: firstLf - 1, headers, host };
+  // The whole buffer was decoded when it ended in an empty line; when that line was not the
+  // head's (pipelined requests), the text is cut to the head. Only then: one slice.
+  return { text: end === text.length ? text : text.slice(0, end), end, firstLine: firstLf - 1, headers, host };
 }

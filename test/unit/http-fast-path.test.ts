@@ -427,6 +427,19 @@ test('scanPlainHead: fields as the exact parser makes them, or null', (t) => {
   t.pass();
 });
 
+test('scanPlainHead: the text is the head alone, also when the buffer ends in an empty line of its own', (t) => {
+  // found by a property run (seed 1778379342): a second empty line after the head's
+  for (const [buf, head] of [
+    ['HTTP/1.1 100 OK\r\n!:\r\n\r\n\r\n', 'HTTP/1.1 100 OK\r\n!:\r\n\r\n'],
+    ['GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: b\r\n\r\n', 'GET /a HTTP/1.1\r\nHost: a\r\n\r\n'],
+  ]) {
+    const b = enc(buf!);
+    const h = scanPlainHead(b, b.length, 100);
+    t.is(h?.text, head);
+    t.is(h?.end, head!.length);
+  }
+});
+
 test('listElements = split on commas, OWS trimmed, empties dropped', (t) => {
   const ref = (v: string) => v.split(',').map((e) => e.replace(/^[ \t]+|[ \t]+$/g, '')).filter((e) => e !== '');
   fc.assert(
