@@ -6,7 +6,7 @@ import { formatHostPort } from '../route/cidr.ts';
 import { HttpRouteTable } from '../gateway-api/http-table.ts';
 import { TlsRouteTable } from '../gateway-api/tls-table.ts';
 import { Router } from '../route/router.ts';
-import type { Listener, Runtime } from '../runtime/types.ts';
+import type { Conn, Listener, Runtime } from '../runtime/types.ts';
 import { openDataPlane } from './data-plane.ts';
 import { jsPump } from './forward.ts';
 import type { SessionContext, Stats } from './handshake.ts';
@@ -62,18 +62,24 @@ export class Gateway {
     this.ctx.dataPlane = await openDataPlane(this.rt, this.ctx.config);
     try {
       for (const l of this.ctx.config.listeners) {
-        for (const addr of l.listen) {
-          const listener = await this.rt.listen(addr.host, addr.port, (conn) => {
-            const session = new Session(this.ctx, l, conn);
-            this.stats.accepted++;
-            this.stats.active++;
-            this.sessions.add(session);
-            void session.run().finally(() => {
-              this.sessions.delete(session);
-              this.stats.active--;
-              if (this.sessions.size === 0) this.idle?.();
-            });
+        const accept = (conn: Conn) => {
+          const session = new Session(this.ctx, l, conn);
+          this.stats.accepted++;
+          this.stats.active++;
+          this.sessions.add(session);
+          void session.run().finally(() => {
+            this.sessions.delete(session);
+            this.stats.active--;
+            if (this.sessions.size === 0) this.idle?.();
           });
+        };
+        for (const addr of l.listen) {
+          let listener: Listener;
+          try {
+            listener = await this.rt.listen(addr.host, addr.port, accept, { originalDestination: l.type === 'redirect' });
+          } catch (e) {
+            throw new Error(`listener ${l.name}: ${(e as Error).message}`);
+          }
           this.listeners.push(listener);
           this.rt.stderr(`ugate: listening listener=${l.name} type=${l.type} addr=${formatHostPort(listener.address.host, listener.address.port)}\n`);
         }

@@ -166,15 +166,24 @@ class NodeConn implements Conn {
   }
 }
 
+type Koffi = { load(lib: string): { func(sig: string): (...a: unknown[]) => unknown }; errno(): number };
+
+/** koffi, ugate's FFI on Node (an npm dependency, found from the bundle's folder up). */
+async function requireKoffi(): Promise<Koffi> {
+  const { createRequire } = await import('node:module');
+  try {
+    return createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (e) {
+    // Node's message goes on with the require stack: its first line says what is missing.
+    throw new Error(`koffi (the npm package ugate uses for FFI on Node) cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 /** libc getsockopt through koffi, loaded only when a redirect listener needs it. */
 async function loadOriginalDst(): Promise<GetOriginalDst> {
-  const { createRequire } = await import('node:module');
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as {
-    load(lib: string): { func(sig: string): (...a: unknown[]) => number };
-  };
+  const koffi = await requireKoffi();
   const libc = koffi.load('libc.so.6');
-  const getsockopt = libc.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *val, _Inout_ uint32_t *len)');
+  const getsockopt = libc.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *val, _Inout_ uint32_t *len)') as (...a: unknown[]) => number;
   return (fd, v6) => {
     const buf = new Uint8Array(SOCKADDR_IN6_SIZE);
     const len = [buf.length];
@@ -186,10 +195,7 @@ async function loadOriginalDst(): Promise<GetOriginalDst> {
 
 /** The splice shim through koffi. */
 async function loadNodeSplice(library: string): Promise<SpliceLibrary> {
-  const { createRequire } = await import('node:module');
-  const require = createRequire(import.meta.url);
-  type Fn = (...a: unknown[]) => unknown;
-  const koffi = require('koffi') as { load(lib: string): { func(sig: string): Fn }; errno(): number };
+  const koffi = await requireKoffi();
   const lib = koffi.load(library);
   const f = (sig: string) => lib.func(sig) as never;
   const strerror = koffi.load('libc.so.6').func('const char *strerror(int errnum)');
@@ -211,18 +217,8 @@ export async function createNodeRuntime(): Promise<Runtime> {
   const net = await import('node:net');
   const dns = await import('node:dns');
   const fs = await import('node:fs/promises');
-  let originalDst: GetOriginalDst | null | undefined;
-  const originalDstLoader = async () => {
-    if (originalDst === undefined) {
-      try {
-        originalDst = await loadOriginalDst();
-      } catch (e) {
-        originalDst = null;
-        process.stderr.write(`ugate: cannot read original destinations (koffi/libc unavailable: ${(e as Error).message})\n`);
-      }
-    }
-    return originalDst;
-  };
+  // Loaded once, by the first listener that needs it (a redirect listener).
+  let originalDst: Promise<GetOriginalDst> | undefined;
   // A log reader that went away (EPIPE) must not take the gateway down with it.
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
@@ -233,14 +229,22 @@ export async function createNodeRuntime(): Promise<Runtime> {
     version: process.version,
     args: process.argv.slice(2),
     env: (name) => process.env[name],
-    async listen(host, port, onConnection) {
-      // Loaded before the first accept, so originalDestination() stays synchronous.
-      await originalDstLoader();
+    async listen(host, port, onConnection, opts) {
+      // Loaded before the first accept, so originalDestination() stays synchronous. Without it a
+      // redirect listener could only close what it accepts: that is a start-up error.
+      let getOriginalDst: GetOriginalDst | null = null;
+      if (opts?.originalDestination) {
+        try {
+          getOriginalDst = await (originalDst ??= loadOriginalDst());
+        } catch (e) {
+          throw new Error(`cannot read original destinations (SO_ORIGINAL_DST): ${(e as Error).message}`);
+        }
+      }
       return new Promise<Listener>((resolve, reject) => {
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
           socket.on('error', () => {}); // reported through Conn.read/write
           if (socket.remoteAddress === undefined) return socket.destroy(); // already gone
-          onConnection(new NodeConn(socket, originalDst ?? null));
+          onConnection(new NodeConn(socket, getOriginalDst));
         });
         server.once('error', reject);
         server.listen({ host, port, ipv6Only: host.includes(':'), backlog: 1024 }, () => {

@@ -76,7 +76,11 @@ export interface Runtime {
   /** The script's own arguments (after `run file.js` / `file.js`). */
   readonly args: string[];
   env(name: string): string | undefined;
-  listen(host: string, port: number, onConnection: (conn: Conn) => void): Promise<Listener>;
+  /**
+   * With `originalDestination`, every accepted Conn can answer originalDestination(); a runtime
+   * that cannot read it rejects, naming what is missing.
+   */
+  listen(host: string, port: number, onConnection: (conn: Conn) => void, opts?: { originalDestination?: boolean }): Promise<Listener>;
   /** Connect to an IP literal; rejects with ConnectError. */
   connect(host: string, port: number, timeoutMs: number): Promise<Conn>;
   /** Resolve a DNS name to IP literals (v4 and v6); rejects with ConnectError('dns'). */

@@ -4,13 +4,13 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startGateway, ugateCommand, waitFor, writeTempConfig } from '../helpers/gateway.ts';
+import { BUNDLE, RUNTIME, startGateway, ugateCommand, waitFor, writeTempConfig } from '../helpers/gateway.ts';
 import { privateNetns, privateNetnsUnavailable } from '../helpers/private-netns.ts';
-import { connectTcp, curl, httpEchoServer, readAll, run } from '../helpers/servers.ts';
+import { connectTcp, curl, httpEchoServer, OWN_LOOPBACK, readAll, run } from '../helpers/servers.ts';
 
 const ugate = (args: string[]) => {
   const [cmd, argv] = ugateCommand(args);
@@ -228,6 +228,37 @@ test('a listen address already in use is a start-up error with the address named
   const r = await ugate(['run', '-c', file]);
   t.is(r.code, 1);
   t.regex(r.stderr, new RegExp(`127\\.0\\.0\\.1:${web.port}`));
+});
+
+// dist/ugate.js copied somewhere alone: on Node it has no koffi (its FFI) there, on txiki.js it
+// needs nothing else. A listener that cannot work must stop start-up, never accept and close.
+test('a bundle copied alone: what cannot work is a start-up error naming what is missing', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ugate-alone-'));
+  const bundle = join(dir, 'ugate.js');
+  copyFileSync(BUNDLE, bundle);
+  const alone = (config: object) => {
+    const [cmd, argv] = ugateCommand(['run', '-c', writeTempConfig(config)], bundle);
+    return run(cmd, argv, undefined, 5_000);
+  };
+  const redirect = { listeners: [{ name: 'lan', type: 'redirect', listen: `${OWN_LOOPBACK}:0` }] };
+  const spliced = { listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` }], dataPlane: 'splice' };
+  if (RUNTIME === 'node') {
+    const r = await alone(redirect);
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stderr, /^ugate: listener lan: cannot read original destinations \(SO_ORIGINAL_DST\): koffi \(the npm package ugate uses for FFI on Node\) cannot be loaded: Cannot find module 'koffi'/m);
+    t.notRegex(r.stderr, / running on /);
+    const s = await alone(spliced);
+    t.is(s.code, 1, s.stderr);
+    t.regex(s.stderr, /dataPlane "splice": cannot load the splice shim: .*libugate_splice\.so: koffi .* cannot be loaded/);
+  } else {
+    // txiki.js has its FFI built in: the redirect listener starts (on the JS pump: no shim here).
+    const gw = await startGateway(redirect, { bundle });
+    t.teardown(() => gw.stop());
+    t.regex(gw.stderr(), /data plane js: splice shim unavailable/);
+    const s = await alone(spliced);
+    t.is(s.code, 1, s.stderr);
+    t.regex(s.stderr, /dataPlane "splice": cannot load the splice shim: .*libugate_splice\.so/);
+  }
 });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -10,10 +10,10 @@ import { join, resolve } from 'node:path';
 export const RUNTIME = process.env.UGATE_RUNTIME === 'tjs' ? 'tjs' : 'node';
 export const BUNDLE = resolve('dist/ugate.js');
 
-/** The command line that runs ugate with `args` on the selected runtime. */
-export function ugateCommand(args: string[]): [string, string[]] {
-  if (RUNTIME === 'tjs') return [process.env.UGATE_TJS ?? 'tjs', ['run', BUNDLE, ...args]];
-  return [process.execPath, [BUNDLE, ...args]];
+/** The command line that runs ugate (`bundle`, by default the built one) with `args` on the selected runtime. */
+export function ugateCommand(args: string[], bundle = BUNDLE): [string, string[]] {
+  if (RUNTIME === 'tjs') return [process.env.UGATE_TJS ?? 'tjs', ['run', bundle, ...args]];
+  return [process.execPath, [bundle, ...args]];
 }
 
 export interface Address {
@@ -80,11 +80,11 @@ async function until<T>(check: () => T | undefined, timeoutMs: number, what: () 
  */
 export async function startGateway(
   config: object | string | null,
-  /** within: a command prefix that runs ugate elsewhere, e.g. `ip netns exec NS` */
-  opts: { within?: string[]; args?: string[] } = {},
+  /** within: a command prefix that runs ugate elsewhere, e.g. `ip netns exec NS`; bundle: another copy of dist/ugate.js */
+  opts: { within?: string[]; args?: string[]; bundle?: string } = {},
 ): Promise<RunningGateway> {
   const args = opts.args ?? (config === null ? ['run'] : ['run', '-c', writeTempConfig(config)]);
-  let [cmd, argv] = ugateCommand(args);
+  let [cmd, argv] = ugateCommand(args, opts.bundle);
   // As procd does on the router (and Node does for itself): the soft descriptor limit up to the
   // hard one, so that tests with a thousand connections measure ugate, not a 1024 default.
   [cmd, argv] = ['sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', cmd, ...argv]];
