@@ -6,7 +6,7 @@
 // hands the connection to the data plane (splice) like any L4 forward.
 
 import type { ListenerConfig } from '../config/model.ts';
-import { applyHeaderModifier, pickBackend, redirectLocation, rewritePath } from '../gateway-api/filters.ts';
+import { applyHeaderModifier, nextBackend, redirectLocation, rewritePath } from '../gateway-api/filters.ts';
 import type { HttpRouteTable } from '../gateway-api/http-table.ts';
 import type { HttpRule } from '../gateway-api/model.ts';
 import { ChunkedScanner } from '../http/chunked.ts';
@@ -276,7 +276,7 @@ export class HttpSession {
         const location = redirectLocation(rule.redirect, { scheme: 'http', host: head.host ?? inbound.conn.local.host, listenerPort: this.o.listenerPort, path, query }, decision.match);
         return answer(rule.redirect.statusCode, `redirect to ${location}`, [['location', location]]);
       }
-      const backend = pickBackend(rule.backends, Math.random);
+      const backend = nextBackend(rule.backends);
       if (!backend) return answer(500, 'no backend for this route', [], rule.backends.length === 0 ? 'rule has no backends' : 'all backend weights are 0');
       if (backend.invalid) return answer(500, 'invalid backend for this route', [], `backend ${backend.host}:${backend.port}: ${backend.invalid}`);
       target = backend;

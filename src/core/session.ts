@@ -14,7 +14,7 @@ import { concat, Inbound } from './inbound.ts';
 import { mixedHandshake } from './mixed.ts';
 import { connectionKey, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
 import { httpResponse } from '../proxy/http-proxy.ts';
-import { pickBackend } from '../gateway-api/filters.ts';
+import { nextBackend } from '../gateway-api/filters.ts';
 import type { Decision } from '../route/router.ts';
 import { HttpSession, type UnroutedDecision } from './http-session.ts';
 
@@ -194,7 +194,7 @@ export class Session {
         const d = tables.tls.route(hs.facts.host);
         if (d.type === 'route') {
           const route = `${d.attached.route.namespace}/${d.attached.route.name}`;
-          const b = pickBackend(d.backends, Math.random);
+          const b = nextBackend(d.backends);
           // An invalid backend's share of connections is rejected, as the spec says.
           gatewayDecision = b && !b.invalid ? { route, action: { type: 'forward', backend: b } } : { route, action: { type: 'reject' } };
           if (!b || b.invalid) rec.error = b ? `backend ${b.host}:${b.port}: ${b.invalid}` : 'no backend with weight > 0';

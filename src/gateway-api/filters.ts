@@ -149,22 +149,30 @@ export function redirectLocation(
   return `${scheme}://${host}${defaultPort ? '' : `:${port}`}${path}${req.query === '' ? '' : `?${req.query}`}`;
 }
 
+/** Per backend list (a rule's, a TLSRoute's), the current weights of its weighted round-robin. */
+const roundRobin = new WeakMap<readonly BackendRef[], number[]>();
+
 /**
- * Picks a backend with probability weight / sum of weights; weight 0 is never picked; null when
- * the sum is 0 (or there are none). Invalid references are picked by weight like valid ones
- * (the caller answers 500 for them). `random` returns a number in [0, 1).
+ * The next backend of a list, each taking weight / sum of weights of the picks: smooth weighted
+ * round-robin (as nginx's upstreams), which spreads a backend's turns evenly over every cycle of
+ * sum-of-weights picks, so shares are exact rather than probable. Weight 0 is never picked; null
+ * when the sum is 0 (or there are none). Invalid references are picked by weight like valid
+ * ones (the caller answers 500 or rejects for them). State lives with the list, so a new
+ * configuration starts afresh.
  */
-export function pickBackend(backends: readonly BackendRef[], random: () => number): BackendRef | null {
+export function nextBackend(backends: readonly BackendRef[]): BackendRef | null {
+  let current = roundRobin.get(backends);
+  if (!current) roundRobin.set(backends, (current = backends.map(() => 0)));
   let total = 0;
-  for (const b of backends) if (b.weight > 0) total += b.weight;
-  if (total <= 0) return null;
-  let r = random() * total;
-  let last: BackendRef | null = null;
-  for (const b of backends) {
-    if (b.weight <= 0) continue;
-    if (r < b.weight) return b;
-    r -= b.weight;
-    last = b;
+  let best = -1;
+  for (let i = 0; i < backends.length; i++) {
+    const w = backends[i]!.weight;
+    if (w <= 0) continue;
+    total += w;
+    current[i]! += w;
+    if (best < 0 || current[i]! > current[best]!) best = i;
   }
-  return last; // random() returned 1 or rounding left a remainder
+  if (best < 0) return null;
+  current[best]! -= total;
+  return backends[best]!;
 }

@@ -572,9 +572,8 @@ test.serial('an invalid backendRef gets its weighted share of 500s', async (t) =
     const k = r.status === 200 ? r.json().server : String(r.status);
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
-  t.deepEqual([...counts.keys()].sort(), ['500', 'b2'], JSON.stringify([...counts]));
-  const share = (counts.get('500') ?? 0) / N;
-  t.true(Math.abs(share - 0.5) <= 0.1, `500s: ${(share * 100).toFixed(1)}% (expected 50 ± 10)`);
+  // weights 1:1, taken in turn (smooth weighted round-robin): exactly half each
+  t.deepEqual(Object.fromEntries(counts), { 500: N / 2, b2: N / 2 });
 });
 
 test.serial('keep-alive: after ugate’s own 404 and 500 the connection still works (or was announced closed)', async (t) => {
@@ -732,7 +731,7 @@ test.serial('ResponseHeaderModifier: set, add (comma-appended), remove on the ba
 // ---------------------------------------------------------------------------------------------
 // Weights, timeouts
 
-test.serial('weights 1:3:0 over 1000 requests: shares within ±5 points, weight 0 never', async (t) => {
+test.serial('weights 1:3:0 over 1000 requests on four connections: exactly 250 and 750, weight 0 never', async (t) => {
   const agents = [keepAliveAgent(), keepAliveAgent(), keepAliveAgent(), keepAliveAgent()];
   t.teardown(() => agents.forEach((a) => a.destroy()));
   const counts: Record<string, number> = {};
@@ -748,12 +747,9 @@ test.serial('weights 1:3:0 over 1000 requests: shares within ±5 points, weight 
       }
     }),
   );
-  const share = (n: string) => (counts[n] ?? 0) / N;
-  t.true(Math.abs(share('b1') - 0.25) <= 0.05, `b1 ${(share('b1') * 100).toFixed(1)}% (expected 25 ± 5): ${JSON.stringify(counts)}`);
-  t.true(Math.abs(share('b2') - 0.75) <= 0.05, `b2 ${(share('b2') * 100).toFixed(1)}% (expected 75 ± 5): ${JSON.stringify(counts)}`);
-  t.is(counts.b3 ?? 0, 0, `weight 0 got traffic: ${JSON.stringify(counts)}`);
-  t.is(counts.mixedUp ?? 0, 0, 'responses answered other requests');
-  t.is((counts.b1 ?? 0) + (counts.b2 ?? 0), N, JSON.stringify(counts));
+  // Requests take their turns from one rotation, whichever connection they come on: 1000 is a
+  // whole number of 1+3 cycles. No b3 (weight 0), no mixed-up responses.
+  t.deepEqual(counts, { b1: 250, b2: 750 });
 });
 
 test.serial('timeouts: backendRequest and request → 504; within the limits → 200', async (t) => {

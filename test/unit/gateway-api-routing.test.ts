@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { applyHeaderModifier, pickBackend, redirectLocation, rewriteHost, rewritePath } from '../../src/gateway-api/filters.ts';
+import { applyHeaderModifier, nextBackend, redirectLocation, rewriteHost, rewritePath } from '../../src/gateway-api/filters.ts';
 import { HttpRouteTable, patternCovers, queryValue, type HttpRequestFacts, type HttpRouteDecision } from '../../src/gateway-api/http-table.ts';
 import type {
   AttachedRoute,
@@ -874,46 +874,48 @@ test('rewriteHost replaces every Host line, port dropped', (t) => {
 // ---------------------------------------------------------------------------
 // filters: backend choice
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-test('pickBackend: weights 1:3 within ±5%, weight 0 never', (t) => {
+test('nextBackend: weights 1:3, exact in every cycle of 4 picks; weight 0 never', (t) => {
   const a = be('a', 1);
   const z = be('z', 0);
   const b = be('b', 3);
-  const rnd = mulberry32(42);
-  const counts = new Map<string, number>();
-  const N = 10000;
-  for (let i = 0; i < N; i++) {
-    const p = pickBackend([z, a, z, b], rnd)!;
-    counts.set(p.host, (counts.get(p.host) ?? 0) + 1);
-  }
-  t.false(counts.has('z'));
-  const shareA = (counts.get('a') ?? 0) / N;
-  const shareB = (counts.get('b') ?? 0) / N;
-  t.true(Math.abs(shareA - 0.25) <= 0.25 * 0.05, `a: ${shareA}`);
-  t.true(Math.abs(shareB - 0.75) <= 0.75 * 0.05, `b: ${shareB}`);
+  const list = [z, a, z, b];
+  const picks = Array.from({ length: 4000 }, () => nextBackend(list)!.host);
+  for (let i = 0; i < picks.length; i += 4) t.deepEqual(picks.slice(i, i + 4).sort(), ['a', 'b', 'b', 'b'], `cycle at ${i}`);
+  // and whatever the starting point, any 4 in a row: the turns are spread, not bunched
+  for (let i = 0; i + 4 <= picks.length; i += 1) t.is(picks.slice(i, i + 4).filter((p) => p === 'a').length, 1);
 });
 
-test('pickBackend: edge cases', (t) => {
-  t.is(pickBackend([], Math.random), null);
-  t.is(pickBackend([be('a', 0), be('b', 0)], Math.random), null);
-  t.is(pickBackend([be('a', 0), be('b', 2), be('c', 0)], () => 0.999999999)!.host, 'b');
-  t.is(pickBackend([be('a', 1), be('b', 1)], () => 1)!.host, 'b'); // a random() of 1 is tolerated
-  t.is(pickBackend([be('a', 1), be('b', 1)], () => 0)!.host, 'a');
-  t.is(pickBackend([be('bad', 1, 'unknown kind')], () => 0.5)!.host, 'bad'); // invalid ones are picked too
-  const seen = new Set<string>();
-  const rnd = mulberry32(7);
-  for (let i = 0; i < 1000; i++) seen.add(pickBackend([be('a', 1_000_000), be('b', 1)], rnd)!.host);
-  t.true(seen.has('a'));
+test('nextBackend: shares are weight / sum over every cycle, for any weights', (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 6 }), (weights) => {
+      const list = weights.map((w, i) => be(`b${i}`, w));
+      const total = weights.reduce((x, y) => x + y, 0);
+      if (total === 0) return nextBackend(list) === null;
+      for (let cycle = 0; cycle < 3; cycle++) {
+        const counts = weights.map(() => 0);
+        for (let k = 0; k < total; k++) counts[list.indexOf(nextBackend(list)!)]!++;
+        if (counts.some((c, i) => c !== weights[i])) return false;
+      }
+      return true;
+    }),
+  );
+  t.pass();
+});
+
+test('nextBackend: edge cases', (t) => {
+  t.is(nextBackend([]), null);
+  t.is(nextBackend([be('a', 0), be('b', 0)]), null);
+  t.is(nextBackend([be('a', 0), be('b', 2), be('c', 0)])!.host, 'b');
+  t.is(nextBackend([be('bad', 1, 'unknown kind')])!.host, 'bad'); // invalid ones are picked too
+  // the largest weights the spec allows: the light one gets exactly its one turn per cycle
+  const heavy = [be('a', 1_000_000), be('b', 1)];
+  let b = 0;
+  for (let i = 0; i < 1_000_001; i++) if (nextBackend(heavy)!.host === 'b') b++;
+  t.is(b, 1);
+  // each list keeps its own turn: two lists of the same backends do not share state
+  const one = [be('x', 1), be('y', 1)];
+  const two = [be('x', 1), be('y', 1)];
+  t.deepEqual([nextBackend(one)!.host, nextBackend(two)!.host, nextBackend(one)!.host, nextBackend(two)!.host], ['x', 'x', 'y', 'y']);
 });
 
 // ---------------------------------------------------------------------------
