@@ -616,6 +616,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
     version: tjs.version,
     args: tjs.args.slice(3),
     env: (name) => tjs.env[name],
+    // Original destinations need nothing more here: PosixSocket.getopt reads SO_ORIGINAL_DST.
     async listen(host, port, onConnection) {
       const addr = encodeSockaddr(host, port);
       const v6 = host.includes(':');
