@@ -6,6 +6,7 @@ import { formatHostPort } from '../route/cidr.ts';
 import { HttpRouteTable } from '../gateway-api/http-table.ts';
 import { TlsRouteTable } from '../gateway-api/tls-table.ts';
 import { Router } from '../route/router.ts';
+import { afterAtLeast } from '../runtime/timer.ts';
 import type { Conn, Listener, Runtime } from '../runtime/types.ts';
 import { openDataPlane } from './data-plane.ts';
 import { jsPump } from './forward.ts';
@@ -99,9 +100,9 @@ export class Gateway {
   private waitForIdle(ms: number): Promise<void> {
     if (this.sessions.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
+      const cancel = afterAtLeast(ms, resolve);
       this.idle = () => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       };
     });

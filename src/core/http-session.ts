@@ -16,6 +16,7 @@ import { requestErrorStatus } from '../http/request.ts';
 import { parseResponseHead } from '../http/response.ts';
 import { formatHostPort } from '../route/cidr.ts';
 import { ConnectError, type Conn } from '../runtime/types.ts';
+import { afterAtLeast } from '../runtime/timer.ts';
 import { defaultHttp1Limits, parseAuthority, parseHttp1Request, type HttpRequestHead } from '../sniff/http1.ts';
 import { formatRequestLog, type ConnectionRecord, type RequestRecord } from './access-log.ts';
 import { dial } from './dial.ts';
@@ -320,14 +321,15 @@ export class HttpSession {
     const backendMs = rule?.timeouts.backendRequestMs ?? null;
     const requestDeadline = requestMs === null ? Infinity : started + requestMs;
     let timedOut = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer = () => {};
     const arm = (deadline: number) => {
-      clearTimeout(timer);
+      cancelTimer();
       if (deadline === Infinity) return;
-      timer = setTimeout(() => {
+      // A configured timeout means at least that long (see runtime/timer.ts).
+      cancelTimer = afterAtLeast(Math.max(0, deadline - ctx.rt.now()), () => {
         timedOut = true;
         this.current?.conn.abort();
-      }, Math.max(0, deadline - ctx.rt.now()));
+      });
     };
     arm(requestDeadline);
     try {
@@ -401,7 +403,7 @@ export class HttpSession {
         return true;
       }
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
     }
   }
 

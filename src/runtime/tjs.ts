@@ -422,7 +422,13 @@ class TjsConn extends Polled implements Conn {
 
 class TjsListener extends Polled implements Listener {
   readonly address: SocketAddress;
-  private pausedUntil = 0;
+  /**
+   * Set by pause(), cleared only by its timer: never by comparing clocks, because libuv's timers
+   * run on a loop time cached per iteration while performance.now() is live, and a resume timer
+   * that fires "early" by that clock would find nothing wanted and never re-arm (measured: after
+   * a long accept batch, up to 52 ms early; the listener then stayed deaf for good).
+   */
+  private paused = false;
   private lastReport = -Infinity;
   constructor(
     env: Env,
@@ -435,7 +441,7 @@ class TjsListener extends Polled implements Listener {
   }
 
   protected wanted(): number {
-    return performance.now() < this.pausedUntil ? 0 : this.env.ev.READABLE;
+    return this.paused ? 0 : this.env.ev.READABLE;
   }
 
   onEvents(status: number): void {
@@ -468,9 +474,13 @@ class TjsListener extends Polled implements Listener {
       this.lastReport = now;
       reportError(`ugate: accept on ${this.address.host}:${this.address.port}: ${reason}; pausing accepts for ${ACCEPT_BACKOFF_MS} ms\n`);
     }
-    this.pausedUntil = now + ACCEPT_BACKOFF_MS;
+    if (this.paused) return; // one resume timer at a time
+    this.paused = true;
     this.trimPoll();
-    setTimeout(() => this.widenPoll(), ACCEPT_BACKOFF_MS + 1);
+    setTimeout(() => {
+      this.paused = false;
+      this.widenPoll();
+    }, ACCEPT_BACKOFF_MS);
   }
 
   close(): void {
