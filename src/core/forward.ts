@@ -51,12 +51,13 @@ export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: 
     reason = r;
     if (e !== undefined) error = e instanceof Error ? e.message : String(e);
     clearTimeout(timer);
-    // A reset on one side is passed on as a reset, so that a client cannot take a truncated
-    // response for a complete one; other endings close both sides normally.
-    if (r === 'upstream-reset') client.abort();
-    else client.close();
-    if (r === 'client-reset') upstream.abort();
-    else upstream.close();
+    // Only a connection whose both directions finished (eof) closes normally. A reset on one side
+    // is passed on as a reset, and so is an end ugate chose (idle timeout, shutdown, error): a
+    // client must not take a truncated response for a complete one.
+    if (r === 'eof' || r === 'client-reset') client.close();
+    else client.abort();
+    if (r === 'eof' || r === 'upstream-reset') upstream.close();
+    else upstream.abort();
   };
 
   // One direction: read, write, repeat; EOF becomes a half-close on the other side.

@@ -246,9 +246,11 @@ static void pair_close(ugs_engine *e, struct pair *p, uint32_t reason, int err, 
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->client.fd, NULL);
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->upstream.fd, NULL);
     /* A reset on one side is passed on as a reset, so a truncated stream cannot look complete;
-     * so is a local failure (no pipe, no epoll slot), which cuts both streams short. */
-    close_socket(p->client.fd, reason == UGS_UPSTREAM_RESET || reason == UGS_ERROR);
-    close_socket(p->upstream.fd, reason == UGS_CLIENT_RESET || reason == UGS_ERROR);
+     * so is every end that ugate chose before both directions finished (idle timeout, close at
+     * the end of the grace period, a local failure such as no pipe), which cuts them short. */
+    bool cut = reason == UGS_ERROR || reason == UGS_IDLE_TIMEOUT || reason == UGS_CLOSED;
+    close_socket(p->client.fd, cut || reason == UGS_UPSTREAM_RESET);
+    close_socket(p->upstream.fd, cut || reason == UGS_CLIENT_RESET);
     pipe_release(e, &p->up);
     pipe_release(e, &p->down);
     free(p->up.prefix);

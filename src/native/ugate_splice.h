@@ -31,8 +31,8 @@ enum ugs_reason {
     UGS_EOF = 0,            /* both directions finished (FIN each way) */
     UGS_CLIENT_RESET = 1,   /* the client side failed (RST, EPIPE...); upstream was reset too */
     UGS_UPSTREAM_RESET = 2, /* the upstream side failed; the client was reset too */
-    UGS_IDLE_TIMEOUT = 3,   /* no byte moved for idle_ms; both closed normally */
-    UGS_CLOSED = 4,         /* closed by ugs_close / ugs_close_all; both closed normally */
+    UGS_IDLE_TIMEOUT = 3,   /* no byte moved for idle_ms; both reset (cut short) */
+    UGS_CLOSED = 4,         /* closed by ugs_close / ugs_close_all; both reset (cut short) */
     UGS_ERROR = 5           /* local failure (out of descriptors, epoll); both reset */
 };
 
