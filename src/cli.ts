@@ -6,7 +6,7 @@ import type { Config } from './config/model.ts';
 import { readConfigFiles } from './config/read.ts';
 import { Gateway } from './core/gateway.ts';
 import { formatManifestIssue } from './gateway-api/validate.ts';
-import type { Runtime } from './runtime/types.ts';
+import { SIGNALS, type Runtime } from './runtime/types.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `ugate ${VERSION} — a small, fast, transparent gateway
@@ -22,6 +22,14 @@ FILE is JSON (starts with "{"), UCI (/etc/config/ugate), or YAML with Gateway AP
 (Gateway, HTTPRoute, TLSRoute; *.yaml, *.yml); a directory stands for its *.yaml, *.yml and
 *.json files in name order. Several files merge in order: listeners and routes add up, later
 settings win. A manifest with a problem is reported and left out; the rest runs.
+
+Signals (ugate run):
+  SIGTERM, SIGINT, SIGQUIT  stop accepting, let connections finish within timeouts.grace, exit;
+                            a second one exits at once
+  SIGHUP                    re-read and check the configuration; the running one keeps serving
+                            (a new one takes effect at the next start)
+  SIGUSR1, SIGUSR2          log a status line (connections open, accepted, refused, ...)
+  others that would end the process (SIGPIPE, SIGALRM, ...) are logged and ignored
 `;
 
 class UsageError extends Error {}
@@ -51,13 +59,20 @@ function printManifestIssues(rt: Runtime, config: Config, prefix: string): numbe
   return issues.length;
 }
 
-async function run(rt: Runtime, config: Config): Promise<void> {
+/** At most one "ignored" line per signal per this many ms: a signal sent in a loop must not flood the log. */
+const IGNORED_SIGNAL_LOG_MS = 10_000;
+
+async function run(rt: Runtime, files: string[]): Promise<void> {
+  const config = await readConfig(rt, files);
   printManifestIssues(rt, config, 'rejected: ');
   const gw = new Gateway(rt, config);
-  await gw.start();
-  rt.stderr(`ugate: ${VERSION} running on ${rt.name} ${rt.version}\n`);
+  let started = false;
   let stopping = false;
   const stop = (signal: string) => {
+    if (!started) {
+      rt.stderr(`ugate: ${signal} during start-up: exiting\n`);
+      return rt.exit(0);
+    }
     if (stopping) {
       rt.stderr(`ugate: ${signal} again, exiting now\n`);
       return rt.exit(0);
@@ -67,13 +82,48 @@ async function run(rt: Runtime, config: Config): Promise<void> {
     void gw.stop(config.timeouts.graceMs).then(() => {
       const s = gw.stats;
       rt.stderr(
-        `ugate: stopped accepted=${s.accepted} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
+        `ugate: stopped accepted=${s.accepted} refused=${gw.refused} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
       );
       rt.exit(0);
     });
   };
-  rt.onSignal('SIGTERM', () => stop('SIGTERM'));
-  rt.onSignal('SIGINT', () => stop('SIGINT'));
+  const status = (signal: string) => {
+    const s = gw.stats;
+    rt.stderr(
+      `ugate: ${signal}: status active=${s.active} accepted=${s.accepted} refused=${gw.refused} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
+    );
+  };
+  // procd's reload. Until ugate can apply a configuration while running, it re-reads and checks
+  // it, says whether the next start would accept it, and keeps serving the running one either way.
+  const reload = (signal: string) => {
+    const from = files.length > 0 ? files.join(', ') : 'the embedded default';
+    readConfig(rt, files).then(
+      () => rt.stderr(`ugate: ${signal}: configuration re-read from ${from}: valid; it takes effect at the next restart (this version does not apply a configuration while running); still serving the running one\n`),
+      (e: unknown) => rt.stderr(`ugate: ${signal}: configuration re-read from ${from}: refused, the running one keeps serving: ${e instanceof Error ? e.message : String(e)}\n`),
+    );
+  };
+  const lastIgnored = new Map<string, number>();
+  const ignore = (signal: string) => {
+    const now = rt.now();
+    if (now - (lastIgnored.get(signal) ?? -Infinity) < IGNORED_SIGNAL_LOG_MS) return;
+    lastIgnored.set(signal, now);
+    rt.stderr(`ugate: ${signal} ignored (further ones within ${IGNORED_SIGNAL_LOG_MS / 1000} s are not logged)\n`);
+  };
+  // Every signal that would end the process by default is handled, so none ends it silently.
+  for (const signal of SIGNALS) {
+    const handler =
+      signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGQUIT'
+        ? stop
+        : signal === 'SIGHUP'
+          ? reload
+          : signal === 'SIGUSR1' || signal === 'SIGUSR2'
+            ? status
+            : ignore;
+    rt.onSignal(signal, () => handler(signal));
+  }
+  await gw.start();
+  started = true;
+  rt.stderr(`ugate: ${VERSION} running on ${rt.name} ${rt.version}\n`);
 }
 
 export async function main(rt: Runtime): Promise<void> {
@@ -81,7 +131,7 @@ export async function main(rt: Runtime): Promise<void> {
     const { command, files } = parseArgs(rt.args);
     switch (command) {
       case 'run':
-        return await run(rt, await readConfig(rt, files));
+        return await run(rt, files);
       case 'check': {
         if (files.length === 0) throw new UsageError('check needs at least one -c FILE');
         const config = await readConfig(rt, files);

@@ -54,6 +54,8 @@ export interface RouteConfig {
   name: string;
   match: RouteMatch;
   action: Action;
+  /** lets clients elsewhere reach destinations on the gateway host itself through this route */
+  allowGatewayHost: boolean;
 }
 
 export interface Timeouts {
@@ -61,6 +63,20 @@ export interface Timeouts {
   connectMs: number;
   idleMs: number;
   graceMs: number;
+  /** how long an HTTP connection may wait idle for its next request */
+  keepAliveMs: number;
+}
+
+/** Caps on client connections; null = derived from the open-files limit at start (core/limits.ts). */
+export interface Limits {
+  /** open client connections in all */
+  connections: number | null;
+  /** open client connections from one source address */
+  perSource: number | null;
+  /** connections still in their handshake (sniffing, proxy negotiation) */
+  handshakes: number | null;
+  /** of those, from one source address */
+  handshakesPerSource: number | null;
 }
 
 /** Who moves payload bytes after the routing decision (see docs/ARCHITECTURE.md). */
@@ -79,6 +95,7 @@ export interface Config {
   listeners: ListenerConfig[];
   routes: RouteConfig[];
   timeouts: Timeouts;
+  limits: Limits;
   sniffMaxBytes: number;
   accessLog: boolean;
   /** auto: the splice shim when it loads, else the JS pump (logged once); splice: shim or exit; js: JS pump */

@@ -140,7 +140,16 @@ const routeSchema = v.strictObject({
     {},
   ),
   action,
+  // Destinations on the gateway host itself are refused to clients that are not on it, unless
+  // the route that decided says so (see core/local-destination.ts).
+  allowGatewayHost: v.optional(v.boolean(), false),
 });
+
+/** A count, or "auto": derived at start from the process's open-files limit (core/limits.ts). */
+const limit = v.optional(
+  v.union([v.literal('auto'), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))], 'expected a whole number 1 to 1000000, or "auto"'),
+  'auto',
+);
 
 const settings = {
   routes: v.optional(v.array(routeSchema), []),
@@ -150,9 +159,11 @@ const settings = {
       connect: v.optional(duration, 10_000),
       idle: v.optional(duration, 300_000),
       grace: v.optional(duration, 10_000),
+      keepAlive: v.optional(duration, 60_000),
     }),
     {},
   ),
+  limits: v.optional(v.strictObject({ connections: limit, perSource: limit, handshakes: limit, handshakesPerSource: limit }), {}),
   sniff: v.optional(v.strictObject({ maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(65536)), 16384) }), {}),
   accessLog: v.optional(v.boolean(), true),
   dataPlane: v.optional(v.picklist(['auto', 'splice', 'js'], 'must be "auto", "splice" or "js"'), 'auto'),
@@ -178,6 +189,8 @@ function issuePath(issue: v.BaseIssue<unknown>): string {
   }
   return out;
 }
+
+const auto = (n: number | 'auto'): number | null => (n === 'auto' ? null : n);
 
 export type ValidationResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
 
@@ -222,7 +235,13 @@ export function validateConfig(input: unknown, options: { listenersOptional?: bo
     config: {
       listeners: raw.listeners,
       routes: raw.routes,
-      timeouts: { sniffMs: raw.timeouts.sniff, connectMs: raw.timeouts.connect, idleMs: raw.timeouts.idle, graceMs: raw.timeouts.grace },
+      timeouts: { sniffMs: raw.timeouts.sniff, connectMs: raw.timeouts.connect, idleMs: raw.timeouts.idle, graceMs: raw.timeouts.grace, keepAliveMs: raw.timeouts.keepAlive },
+      limits: {
+        connections: auto(raw.limits.connections),
+        perSource: auto(raw.limits.perSource),
+        handshakes: auto(raw.limits.handshakes),
+        handshakesPerSource: auto(raw.limits.handshakesPerSource),
+      },
       sniffMaxBytes: raw.sniff.maxBytes,
       accessLog: raw.accessLog,
       dataPlane: raw.dataPlane,

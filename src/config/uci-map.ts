@@ -2,12 +2,15 @@
 // validation. Every section type and option is known here: anything else is reported, never ignored.
 //
 //   config ugate 'main'            sniff_timeout, connect_timeout, idle_timeout, grace_period,
-//                                  sniff_max_bytes, access_log, data_plane (auto|splice|js),
-//                                  splice_library, splice_pipe_size, splice_pipe_pool
+//                                  keepalive_timeout, sniff_max_bytes, access_log,
+//                                  data_plane (auto|splice|js), splice_library, splice_pipe_size,
+//                                  splice_pipe_pool, max_connections, max_connections_per_source,
+//                                  max_handshakes, max_handshakes_per_source
 //   config listener '<name>'       type, listen (list), default (passthrough|reject|forward),
 //                                  backend (with default 'forward'), user (list of "name:password")
 //   config route '<name>'          enabled, listener, protocol, host, dst_port, dst_cidr, src_cidr
-//                                  (lists), action (forward|passthrough|reject), backend
+//                                  (lists), action (forward|passthrough|reject), backend,
+//                                  allow_gateway_host
 // A section with `option enabled '0'` is skipped (the UCI convention for a disabled entry).
 
 import type { ConfigIssue } from './schema.ts';
@@ -20,6 +23,11 @@ const GLOBAL_OPTIONS: Record<string, Field> = {
   connect_timeout: { key: 'timeouts.connect', list: false },
   idle_timeout: { key: 'timeouts.idle', list: false },
   grace_period: { key: 'timeouts.grace', list: false },
+  keepalive_timeout: { key: 'timeouts.keepAlive', list: false },
+  max_connections: { key: 'limits.connections', list: false },
+  max_connections_per_source: { key: 'limits.perSource', list: false },
+  max_handshakes: { key: 'limits.handshakes', list: false },
+  max_handshakes_per_source: { key: 'limits.handshakesPerSource', list: false },
   sniff_max_bytes: { key: 'sniff.maxBytes', list: false },
   access_log: { key: 'accessLog', list: false },
   data_plane: { key: 'dataPlane', list: false },
@@ -44,6 +52,7 @@ const ROUTE_OPTIONS: Record<string, Field> = {
   src_cidr: { key: 'match.srcCidrs', list: true },
   action: { key: 'action', list: false },
   backend: { key: 'action', list: false },
+  allow_gateway_host: { key: 'allowGatewayHost', list: false },
   enabled: { key: '', list: false },
 };
 
@@ -120,7 +129,7 @@ export function uciToDocument(text: string): UciMapResult {
         if (opt === 'access_log') {
           value = BOOLEAN[raw];
           if (value === undefined) issues.push({ path: where(s, opt), message: 'expected 0 or 1' });
-        } else if (opt === 'sniff_max_bytes' || opt === 'splice_pipe_size' || opt === 'splice_pipe_pool' || GLOBAL_OPTIONS[opt]!.key.startsWith('timeouts.')) {
+        } else if (opt === 'sniff_max_bytes' || opt === 'splice_pipe_size' || opt === 'splice_pipe_pool' || /^(timeouts|limits)\./.test(GLOBAL_OPTIONS[opt]!.key)) {
           // UCI values are text: a plain number is a number (for timeouts, of milliseconds)
           value = /^\d+$/.test(raw) ? Number(raw) : raw;
         }
@@ -148,6 +157,10 @@ export function uciToDocument(text: string): UciMapResult {
       for (const [opt, v] of s.options) {
         const f = ROUTE_OPTIONS[opt]!;
         if (f.key.startsWith('match.')) setPath(r, f.key, values(v));
+        if (opt === 'allow_gateway_host') {
+          r.allowGatewayHost = BOOLEAN[values(v)[0]!];
+          if (r.allowGatewayHost === undefined) issues.push({ path: where(s, opt), message: 'expected 0 or 1' });
+        }
       }
       const a = action(s, 'action', issues);
       if (a !== undefined) r.action = a;

@@ -10,6 +10,9 @@ import { afterAtLeast } from '../runtime/timer.ts';
 import type { Conn, Listener, Runtime } from '../runtime/types.ts';
 import { openDataPlane } from './data-plane.ts';
 import { jsPump } from './forward.ts';
+import { AuthThrottle } from './auth-throttle.ts';
+import { GatewayHost } from './local-destination.ts';
+import { Admission, effectiveLimits, openFilesLimit, RefusalLog } from './limits.ts';
 import type { SessionContext, Stats } from './handshake.ts';
 import { Session } from './session.ts';
 import { UpstreamPool } from './upstream-pool.ts';
@@ -25,6 +28,12 @@ export class Gateway {
   private readonly sessions = new Set<Session>();
   private readonly ctx: SessionContext;
   private idle: (() => void) | null = null;
+  private refusals: RefusalLog | null = null;
+
+  /** connections refused at accept by a cap */
+  get refused(): number {
+    return this.refusals?.count ?? 0;
+  }
 
   constructor(
     private readonly rt: Runtime,
@@ -40,6 +49,8 @@ export class Gateway {
       outbound: new Set(),
       dataPlane: jsPump,
       tables: new Map(),
+      gatewayHost: new GatewayHost(() => rt.localAddresses(), () => rt.now()),
+      authThrottle: new AuthThrottle(() => rt.now()),
       upstreams: new UpstreamPool({
         now: () => rt.now(),
         release: (u) => {
@@ -60,15 +71,32 @@ export class Gateway {
 
   /** Binds all listeners; if one fails, closes those already bound and rethrows. */
   async start(): Promise<void> {
+    const procLimits = await this.rt.readFile('/proc/self/limits').then((b) => new TextDecoder().decode(b), () => '');
+    const openFiles = openFilesLimit(procLimits);
+    const limits = effectiveLimits(this.ctx.config.limits, openFiles);
+    const admission = new Admission(limits);
+    this.refusals = new RefusalLog(limits, () => this.rt.now(), (line) => this.rt.stderr(`${line}\n`));
+    this.rt.stderr(
+      `ugate: limits connections=${limits.connections} per_source=${limits.perSource} handshakes=${limits.handshakes} handshakes_per_source=${limits.handshakesPerSource} (open files limit ${openFiles ?? 'unknown'})\n`,
+    );
     this.ctx.dataPlane = await openDataPlane(this.rt, this.ctx.config);
     try {
       for (const l of this.ctx.config.listeners) {
         const accept = (conn: Conn) => {
-          const session = new Session(this.ctx, l, conn);
+          const source = conn.remote.host;
+          const refusal = admission.admit(source);
+          if (refusal) {
+            // Refused as cheaply as possible: a reset now, no session, a count and a summary line.
+            conn.abort();
+            this.refusals!.note(refusal, source);
+            return;
+          }
+          const session = new Session(this.ctx, l, conn, () => admission.handshakeDone(source));
           this.stats.accepted++;
           this.stats.active++;
           this.sessions.add(session);
           void session.run().finally(() => {
+            admission.release(source, !session.handshakeFinished);
             this.sessions.delete(session);
             this.stats.active--;
             if (this.sessions.size === 0) this.idle?.();
@@ -122,6 +150,7 @@ export class Gateway {
       await idle;
     }
     this.ctx.upstreams.closeAll();
+    this.refusals?.close();
     const summary = this.ctx.dataPlane.summary();
     if (summary) this.rt.stderr(`ugate: ${summary}\n`);
     // Pairs the engine still holds (a session that did not end in time) are closed with it.

@@ -6,9 +6,11 @@ import type { HttpRouteTable } from '../gateway-api/http-table.ts';
 import type { TlsRouteTable } from '../gateway-api/tls-table.ts';
 import type { ConnectionFacts, Router } from '../route/router.ts';
 import type { SniffResult } from '../sniff/types.ts';
-import type { ConnectError, Conn, Runtime } from '../runtime/types.ts';
+import type { ConnectError, ConnectErrorKind, Conn, Runtime } from '../runtime/types.ts';
 import type { DataPlane } from './forward.ts';
 import type { Inbound } from './inbound.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
+import type { GatewayHost } from './local-destination.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 
 export interface Stats {
@@ -36,6 +38,10 @@ export interface SessionContext {
   upstreams: UpstreamPool;
   /** Gateway API route tables of the listeners that have routes attached, by listener name */
   tables: Map<string, RouteTables>;
+  /** destinations on this host, refused to clients elsewhere unless a route allows them */
+  gatewayHost: GatewayHost;
+  /** paces failed proxy logins per source */
+  authThrottle: AuthThrottle;
 }
 
 export interface RouteTables {
@@ -55,6 +61,25 @@ export interface Handshake {
   connectedReply(upstream: Conn): Uint8Array | null;
   /** sent upstream before the client's remaining bytes (a rewritten HTTP proxy request head) */
   upstreamHead?: Uint8Array;
+}
+
+const CONNECT_FAILURE_TEXT: Record<ConnectErrorKind, string> = {
+  refused: 'the destination refused the connection',
+  timeout: 'the destination did not answer in time',
+  unreachable: 'the destination is unreachable',
+  dns: 'the destination name does not resolve',
+  loop: 'forwarding loop',
+  forbidden: 'destination not allowed',
+  aborted: 'connection attempt abandoned',
+  other: 'could not connect to the destination',
+};
+
+/**
+ * What a client is told when ugate cannot connect for it: the kind of failure only. Addresses,
+ * errno texts and ugate's own configuration stay in the access log.
+ */
+export function connectFailureText(kind: ConnectErrorKind): string {
+  return CONNECT_FAILURE_TEXT[kind];
 }
 
 /** Repeats `parse` over the growing buffer until it stops asking for more, or the deadline/EOF. */

@@ -15,13 +15,13 @@ import { removeHopByHop, serializeRequestHead, serializeResponseHead, simpleResp
 import { requestErrorStatus } from '../http/request.ts';
 import { parseResponseHead } from '../http/response.ts';
 import { formatHostPort } from '../route/cidr.ts';
-import { ConnectError, type Conn } from '../runtime/types.ts';
+import { ConnectError, type ConnectErrorKind, type Conn } from '../runtime/types.ts';
 import { afterAtLeast } from '../runtime/timer.ts';
 import { defaultHttp1Limits, parseAuthority, parseHttp1Request, type HttpRequestHead } from '../sniff/http1.ts';
 import { formatRequestLog, type ConnectionRecord, type RequestRecord } from './access-log.ts';
 import { dial } from './dial.ts';
 import type { CloseReason, Forwarding } from './forward.ts';
-import { connectionKey, readParsed, replyAndClose, type SessionContext } from './handshake.ts';
+import { connectFailureText, connectionKey, readParsed, replyAndClose, type SessionContext } from './handshake.ts';
 import { Inbound, withReadAhead } from './inbound.ts';
 import type { PooledUpstream } from './upstream-pool.ts';
 
@@ -38,6 +38,8 @@ export interface UnroutedDecision {
   route: string;
   action: 'forward' | 'passthrough' | 'reject';
   target: HttpTarget | null;
+  /** for a destination the client chose: why it may not be reached (see Session.forbidden) */
+  forbidden: ((ip: string) => string | null) | undefined;
 }
 
 export interface HttpSessionOptions {
@@ -55,6 +57,8 @@ export interface HttpSessionOptions {
   rec: ConnectionRecord;
   /** the first request head must be complete by then (the sniff deadline) */
   firstDeadline: number;
+  /** called once the first request head has been read: the connection's handshake is over */
+  firstHead?: () => void;
 }
 
 type Upstream = PooledUpstream;
@@ -123,6 +127,11 @@ function splitTarget(target: string): Target {
   return q < 0 ? { path: t, query: '', hasQuery: false, authority } : { path: t.slice(0, q), query: t.slice(q + 1), hasQuery: true, authority };
 }
 
+/** A backend name that does not resolve is an invalid backend reference (500); a refused destination 403. */
+function connectFailureStatus(kind: ConnectErrorKind): number {
+  return kind === 'dns' ? 500 : kind === 'forbidden' ? 403 : kind === 'timeout' ? 504 : 502;
+}
+
 export class HttpSession {
   private current: Upstream | null = null;
   private forwarding: Forwarding | null = null;
@@ -140,8 +149,12 @@ export class HttpSession {
     if (this.aborted) return;
     this.aborted = reason;
     if (this.forwarding) this.forwarding.abort(reason);
-    this.o.inbound.conn.close();
-    this.current?.conn.close();
+    // A request in progress is cut short: reset, so the client cannot take a cut response for a
+    // whole one. Between requests a plain close says "no more requests here".
+    if (this.current) {
+      this.o.inbound.conn.abort();
+      this.current.conn.abort();
+    } else this.o.inbound.conn.close();
   }
 
   private touch(): void {
@@ -169,6 +182,7 @@ export class HttpSession {
       for (;;) {
         const r = await readParsed(ctx.rt, inbound, (b) => parseHttp1Request(b, defaultHttp1Limits), deadline);
         this.touch();
+        this.o.firstHead?.();
         if (this.aborted) {
           rec.close = this.aborted;
           return;
@@ -190,8 +204,11 @@ export class HttpSession {
         if (!(await this.serve(r.value, r.length))) return;
         // Between requests only the idle watchdog applies; once the next head has begun, it has
         // the sniff deadline to be complete (a trickling client cannot hold the connection).
-        if (inbound.buffer.length === 0 && !(await inbound.fill(Infinity, () => 0)) && !this.aborted) {
-          rec.close = 'eof';
+        // An idle keep-alive connection gets its own, shorter timeout than the general idle one.
+        const keepAliveMs = ctx.config.timeouts.keepAliveMs;
+        const until = keepAliveMs > 0 ? ctx.rt.now() + keepAliveMs : Infinity;
+        if (inbound.buffer.length === 0 && !(await inbound.fill(until, () => ctx.rt.now())) && !this.aborted) {
+          rec.close = inbound.eof ? 'eof' : 'keepalive-timeout';
           return;
         }
         deadline = ctx.rt.now() + ctx.config.timeouts.sniffMs;
@@ -258,6 +275,7 @@ export class HttpSession {
     }
     const decision = this.o.table.route({ host: head.host, method: head.method, path, query, headers: head.headers });
     let target: HttpTarget;
+    let forbidden: UnroutedDecision['forbidden'];
     let rule: HttpRule | null = null;
     let upstreamHead: Uint8Array | null = null;
     if (decision.type !== 'rule') {
@@ -268,6 +286,7 @@ export class HttpSession {
       if (fallback.target === null) return answer(403, 'blocked by ugate route', [], 'rejected by route');
       // Passed on untouched, as the listener would without HTTPRoutes: the head as received.
       target = fallback.target;
+      forbidden = fallback.forbidden;
     } else {
       rule = decision.rule;
       const route = decision.attached.route;
@@ -340,14 +359,15 @@ export class HttpSession {
         else {
           const leftMs = Math.min(ctx.config.timeouts.connectMs, requestDeadline - ctx.rt.now());
           try {
-            up = await this.connect(target, leftMs);
+            up = await this.connect(target, leftMs, forbidden);
           } catch (e) {
             const ce = e instanceof ConnectError ? e : new ConnectError('other', String(e));
             // A backend name that does not resolve is an invalid backend reference: 500.
-            const status = ce.kind === 'dns' ? 500 : ce.kind === 'timeout' ? 504 : 502;
-            rec.close = `connect-${ce.kind}`;
-            ctx.stats.connectFailed++;
-            const sent = this.ownReply(status, ce.message, [], true, req);
+            const status = connectFailureStatus(ce.kind);
+            rec.close = ce.kind === 'forbidden' ? 'rejected' : `connect-${ce.kind}`;
+            if (ce.kind === 'forbidden') ctx.stats.rejected++;
+            else ctx.stats.connectFailed++;
+            const sent = this.ownReply(status, connectFailureText(ce.kind), [], true, req);
             log({ status, error: ce.message });
             await sent;
             return false;
@@ -385,7 +405,8 @@ export class HttpSession {
           }
           rec.close = x.close;
           const answerIt = x.status !== null && req.status === undefined;
-          const sent = answerIt ? this.ownReply(x.status!, x.error, [], true, req) : null;
+          // The client learns what failed; the backend's details stay in the log.
+          const sent = answerIt ? this.ownReply(x.status!, x.status === 502 ? 'the backend failed to answer' : x.error, [], true, req) : null;
           log({ ...(answerIt ? { status: x.status! } : {}), error: x.error });
           if (sent) await sent;
           else if (x.close === 'upstream-reset' || x.close === 'bad-response') inbound.conn.abort();
@@ -593,9 +614,9 @@ export class HttpSession {
     }
   }
 
-  private async connect(target: HttpTarget, timeoutMs: number): Promise<Upstream> {
+  private async connect(target: HttpTarget, timeoutMs: number, forbidden?: UnroutedDecision['forbidden']): Promise<Upstream> {
     const { ctx } = this.o;
-    const conn = await dial(ctx.rt, target.host, target.port, timeoutMs, ctx.isListenAddress);
+    const conn = await dial(ctx.rt, target.host, target.port, { timeoutMs, isSelf: ctx.isListenAddress, forbidden });
     const outboundKey = connectionKey(conn.local, conn.remote);
     ctx.outbound.add(outboundKey);
     return { key: `${target.host}|${target.port}`, conn, inbound: new Inbound(conn), outboundKey, idleSince: 0 };
@@ -662,7 +683,7 @@ export class HttpSession {
       ctx.stats.connectFailed++;
       rec.close = `connect-${ce.kind}`;
       rec.error = ce.message;
-      await this.ownReply(ce.kind === 'dns' ? 500 : ce.kind === 'timeout' ? 504 : 502, ce.message, [], true);
+      await this.ownReply(connectFailureStatus(ce.kind), connectFailureText(ce.kind), [], true);
       return false;
     }
     // The head stays in the buffer: it is the first thing the backend gets, as received.

@@ -16,10 +16,11 @@ import {
   parseUserPass,
   Reply,
 } from '../proxy/socks5.ts';
+import { afterAtLeast } from '../runtime/timer.ts';
 import type { ConnectError, ConnectErrorKind } from '../runtime/types.ts';
 import type { ConnectionRecord } from './access-log.ts';
 import type { Inbound } from './inbound.ts';
-import { readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
+import { connectFailureText, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
 
 const SOCKS_CONNECT_FAILURE: Record<ConnectErrorKind, Reply> = {
   refused: Reply.ConnectionRefused,
@@ -27,6 +28,8 @@ const SOCKS_CONNECT_FAILURE: Record<ConnectErrorKind, Reply> = {
   unreachable: Reply.NetworkUnreachable,
   dns: Reply.HostUnreachable,
   loop: Reply.NotAllowed,
+  forbidden: Reply.NotAllowed,
+  aborted: Reply.GeneralFailure,
   other: Reply.GeneralFailure,
 };
 
@@ -50,12 +53,19 @@ async function fail(ctx: SessionContext, inbound: Inbound, rec: ConnectionRecord
   return null;
 }
 
+/** A wrong password: answered only when the source's turn comes (core/auth-throttle.ts). */
+async function authFailed(ctx: SessionContext, inbound: Inbound, rec: ConnectionRecord, error: string, reply: Uint8Array): Promise<null> {
+  const waitMs = ctx.authThrottle.failed(inbound.conn.remote.host);
+  if (waitMs > 0) await new Promise((resolve) => afterAtLeast(waitMs, () => resolve(undefined)));
+  return fail(ctx, inbound, rec, 'auth-failed', waitMs > 0 ? `${error} (answered after ${Math.round(waitMs)} ms: repeated failures from this source)` : error, reply);
+}
+
 async function socks5(ctx: SessionContext, l: ListenerConfig, inbound: Inbound, rec: ConnectionRecord, deadline: number): Promise<Handshake | null> {
   const { rt } = ctx;
   const conn = inbound.conn;
   rec.proto = 'socks5';
   const greeting = await readParsed(rt, inbound, parseGreeting, deadline);
-  if (greeting.status !== 'ok') return fail(ctx, inbound, rec, 'bad-handshake', `socks5 greeting: ${describe(greeting)}`, null);
+  if (greeting.status !== 'ok') return fail(ctx, inbound, rec, closeReason(greeting), `socks5 greeting: ${describe(greeting)}`, null);
   inbound.consume(greeting.length);
   const wanted = l.users.length > 0 ? METHOD_USERPASS : METHOD_NO_AUTH;
   const method = greeting.value.methods.includes(wanted) ? wanted : METHOD_NONE_ACCEPTABLE;
@@ -65,10 +75,10 @@ async function socks5(ctx: SessionContext, l: ListenerConfig, inbound: Inbound, 
   }
   if (method === METHOD_USERPASS) {
     const creds = await readParsed(rt, inbound, parseUserPass, deadline);
-    if (creds.status !== 'ok') return fail(ctx, inbound, rec, 'bad-handshake', `socks5 auth: ${describe(creds)}`, null);
+    if (creds.status !== 'ok') return fail(ctx, inbound, rec, closeReason(creds), `socks5 auth: ${describe(creds)}`, null);
     inbound.consume(creds.length);
     if (!authorized(l.users, creds.value)) {
-      return fail(ctx, inbound, rec, 'auth-failed', `bad credentials for user "${creds.value.username}"`, new Uint8Array([1, 1]));
+      return authFailed(ctx, inbound, rec, `bad credentials for user "${creds.value.username}"`, new Uint8Array([1, 1]));
     }
     await conn.write(new Uint8Array([1, 0]));
   }
@@ -77,7 +87,7 @@ async function socks5(ctx: SessionContext, l: ListenerConfig, inbound: Inbound, 
     const code = req.error.field === 'atyp' ? Reply.AddressTypeNotSupported : Reply.GeneralFailure;
     return fail(ctx, inbound, rec, 'bad-handshake', `socks5 request: ${req.error}`, buildReply(code));
   }
-  if (req.status !== 'ok') return fail(ctx, inbound, rec, 'bad-handshake', `socks5 request: ${describe(req)}`, null);
+  if (req.status !== 'ok') return fail(ctx, inbound, rec, closeReason(req), `socks5 request: ${describe(req)}`, null);
   inbound.consume(req.length);
   const { command, host, port } = req.value;
   rec.dst = formatHostPort(host, port);
@@ -100,13 +110,17 @@ async function httpProxy(ctx: SessionContext, l: ListenerConfig, inbound: Inboun
     rec.proto = 'http';
     return fail(ctx, inbound, rec, 'bad-request', `http proxy: ${r.error}`, httpResponse(status, r.error.message));
   }
-  if (r.status !== 'ok') return fail(ctx, inbound, rec, 'bad-handshake', `proxy request: ${describe(r)}`, null);
+  if (r.status !== 'ok') return fail(ctx, inbound, rec, closeReason(r), `proxy request: ${describe(r)}`, null);
   const head = r.value;
   inbound.consume(r.length);
   const req = interpretProxyRequest(head);
   rec.proto = 'kind' in req && req.kind === 'connect' ? 'connect' : 'http';
-  if (l.users.length > 0 && !authorized(l.users, proxyCredentials(head))) {
-    return fail(ctx, inbound, rec, 'auth-failed', 'missing or bad Proxy-Authorization', httpResponse(407, 'proxy authentication required', ['Proxy-Authenticate: Basic realm="ugate"']));
+  if (l.users.length > 0) {
+    const creds = proxyCredentials(head);
+    const challenge = httpResponse(407, 'proxy authentication required', ['Proxy-Authenticate: Basic realm="ugate"']);
+    // No credentials is the first step of the Basic scheme (the client learns it must log in), not a guess.
+    if (!creds) return fail(ctx, inbound, rec, 'auth-required', 'no Proxy-Authorization', challenge);
+    if (!authorized(l.users, creds)) return authFailed(ctx, inbound, rec, `bad credentials for user "${creds.username}"`, challenge);
   }
   if ('status' in req) return fail(ctx, inbound, rec, 'bad-request', req.reason, httpResponse(req.status, req.reason));
   rec.dst = formatHostPort(req.host, req.port);
@@ -114,11 +128,16 @@ async function httpProxy(ctx: SessionContext, l: ListenerConfig, inbound: Inboun
   const hs: Handshake = {
     ...target(l, inbound, req.host, req.port, req.kind),
     rejectReply: () => httpResponse(403, 'blocked by ugate route'),
-    connectFailedReply: (e) => httpResponse(e.kind === 'timeout' ? 504 : 502, e.message),
+    connectFailedReply: (e) => httpResponse(e.kind === 'forbidden' ? 403 : e.kind === 'timeout' ? 504 : 502, connectFailureText(e.kind)),
     connectedReply: () => (req.kind === 'connect' ? httpResponse(200) : null),
   };
   if (req.kind === 'http') hs.upstreamHead = rewriteForOrigin(head, req);
   return hs;
+}
+
+/** A slow client is a timeout and a vanished one an EOF, not a malformed handshake. */
+function closeReason(r: { status: string }): string {
+  return r.status === 'timeout' ? 'handshake-timeout' : r.status === 'eof' ? 'client-eof' : 'bad-handshake';
 }
 
 function describe(r: { status: string; error?: { toString(): string } }): string {

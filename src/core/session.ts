@@ -12,7 +12,7 @@ import { dial } from './dial.ts';
 import type { CloseReason, Forwarding } from './forward.ts';
 import { concat, Inbound } from './inbound.ts';
 import { mixedHandshake } from './mixed.ts';
-import { connectionKey, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
+import { connectFailureText, connectionKey, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
 import { httpResponse } from '../proxy/http-proxy.ts';
 import { nextBackend } from '../gateway-api/filters.ts';
 import type { Decision } from '../route/router.ts';
@@ -57,7 +57,7 @@ function sniffedReplies(s: Sniffed | null): Pick<Handshake, 'rejectReply' | 'con
       s?.protocol === 'tls'
         ? tlsAlert(80 /* internal_error */)
         : s?.protocol === 'http'
-          ? httpResponse(e.kind === 'timeout' ? 504 : 502, e.message)
+          ? httpResponse(e.kind === 'forbidden' ? 403 : e.kind === 'timeout' ? 504 : 502, connectFailureText(e.kind))
           : null,
     connectedReply: () => null,
   };
@@ -92,8 +92,10 @@ async function sniHandshake(ctx: SessionContext, l: ListenerConfig, inbound: Inb
   // on the protocol's standard port: a Host header must not choose any port on any host.
   let passthrough: HostPort | null = null;
   if (host && (sniffed?.protocol === 'tls' || sniffed?.protocol === 'http')) passthrough = { host, port: SNIFFED_DEFAULT_PORT[sniffed.protocol] };
+  // A Host or SNI that is an IP literal is where passthrough goes: dstCidrs rules see it.
+  const dstIp = passthrough && isIPLiteral(passthrough.host) ? parseIP(passthrough.host) : null;
   return {
-    facts: { listener: l.name, listenerType: l.type, protocol: sniffed?.protocol ?? 'opaque', host, dstIp: null, dstPort: null, srcIp: parseIP(inbound.conn.remote.host)! },
+    facts: { listener: l.name, listenerType: l.type, protocol: sniffed?.protocol ?? 'opaque', host, dstIp, dstPort: passthrough?.port ?? null, srcIp: parseIP(inbound.conn.remote.host)! },
     passthrough,
     ...sniffedReplies(sniffed),
   };
@@ -128,12 +130,21 @@ export class Session {
   private http: HttpSession | null = null;
   private upstream: Conn | null = null;
   private aborted: CloseReason | null = null;
+  /** the handshake phase is over (its slot under the handshake caps is given back) */
+  handshakeFinished = false;
 
   constructor(
     private readonly ctx: SessionContext,
     private readonly listener: ListenerConfig,
     private readonly conn: Conn,
+    private readonly onHandshakeDone: () => void = () => {},
   ) {}
+
+  private finishHandshake(): void {
+    if (this.handshakeFinished) return;
+    this.handshakeFinished = true;
+    this.onHandshakeDone();
+  }
 
   /** Ends the session now, whatever phase it is in. */
   abort(reason: CloseReason): void {
@@ -141,17 +152,51 @@ export class Session {
     this.aborted = reason;
     if (this.http) return this.http.abort(reason);
     if (this.forwarding) return this.forwarding.abort(reason);
-    this.conn.close();
-    this.upstream?.close();
+    this.conn.abort();
+    this.upstream?.abort();
+  }
+
+  /**
+   * Why a destination the client chose may not be reached (it is on the gateway host), or
+   * undefined when this client may reach anything (it is on the gateway host itself).
+   */
+  private forbidden(): ((ip: string) => string | null) | undefined {
+    const gh = this.ctx.gatewayHost;
+    return gh.isLocalClient(this.conn.remote.host) ? undefined : (ip) => gh.classify(ip);
+  }
+
+  /**
+   * Watches the client while ugate dials for it: a reset aborts the dial, and so does EOF from a
+   * proxy client (SOCKS5, CONNECT), which may send nothing before its answer: it has gone, and
+   * must not keep its slot and descriptors for the whole connect timeout. Elsewhere EOF may be a
+   * half-close (request sent, answer awaited), carried to the destination after the connect.
+   * Bytes that arrive meanwhile stay in `inbound`.
+   */
+  private watchClient(inbound: Inbound, protocol: string, abort: AbortController): () => void {
+    let watching = true;
+    const waitsForAnswer = protocol === 'socks5' || protocol === 'connect';
+    void (async () => {
+      // Bounded: a client that keeps sending while ugate dials is not buffered without end.
+      while (watching && inbound.buffer.length < this.ctx.config.sniffMaxBytes) {
+        try {
+          if (await inbound.fill(Infinity, () => this.ctx.rt.now())) continue;
+          if (watching && inbound.eof && waitsForAnswer) abort.abort();
+        } catch {
+          if (watching) abort.abort();
+        }
+        return;
+      }
+    })();
+    return () => (watching = false);
   }
 
   /** Captured HTTP whose host no HTTPRoute covers: what the listener's own rules say. */
   private unroutedHttp(hs: Handshake, host: string | null): UnroutedDecision {
     const d = this.ctx.router.route({ ...hs.facts, host });
     const route = d.route ?? 'default';
-    if (d.action.type === 'forward') return { route, action: 'forward', target: d.action.backend };
-    if (d.action.type === 'passthrough' && hs.passthrough) return { route, action: 'passthrough', target: hs.passthrough };
-    return { route, action: 'reject', target: null };
+    if (d.action.type === 'forward') return { route, action: 'forward', target: d.action.backend, forbidden: undefined };
+    if (d.action.type === 'passthrough' && hs.passthrough) return { route, action: 'passthrough', target: hs.passthrough, forbidden: d.allowGatewayHost ? undefined : this.forbidden() };
+    return { route, action: 'reject', target: null, forbidden: undefined };
   }
 
   async run(): Promise<void> {
@@ -164,14 +209,18 @@ export class Session {
     try {
       const hs = await HANDSHAKES[this.listener.type](this.ctx, this.listener, inbound, rec, started + config.timeouts.sniffMs);
       if (!hs || this.aborted) return;
+      // A Gateway HTTP listener's handshake is its first request head (HttpSession ends it).
+      if (this.listener.type !== 'http') this.finishHandshake();
       // Where the client was going: the original destination when REDIRECTed, else our address.
       const dst = this.listener.type === 'redirect' && hs.passthrough ? hs.passthrough : this.conn.local;
       if (this.ctx.outbound.has(connectionKey(this.conn.remote, dst))) {
-        // ugate's own upstream connection came back to it (e.g. by the router's LAN address).
+        // ugate's own upstream connection came back to it (e.g. by the router's LAN address, or
+        // an OUTPUT redirect). The answer is in the protocol sniffed, and reaches the original
+        // client through the first hop: an error it can show, not an empty reply.
         stats.rejected++;
         rec.close = 'loop';
         rec.error = 'the client is ugate itself (forwarding loop)';
-        return;
+        return await replyAndClose(rt, inbound, hs.connectFailedReply(new ConnectError('loop', rec.error)));
       }
       const tables = this.ctx.tables.get(this.listener.name);
       if (hs.facts.protocol === 'http' && tables?.http) {
@@ -185,6 +234,7 @@ export class Session {
           inbound,
           rec,
           firstDeadline: started + config.timeouts.sniffMs,
+          firstHead: () => this.finishHandshake(),
         });
         if (this.aborted) this.http.abort(this.aborted);
         return await this.http.run();
@@ -227,14 +277,36 @@ export class Session {
         return await replyAndClose(rt, inbound, hs.rejectReply());
       }
       rec.backend = formatHostPort(target.host, target.port);
+      const clientChose = target === hs.passthrough;
+      const abort = new AbortController();
+      const stopWatching = this.watchClient(inbound, hs.facts.protocol, abort);
       try {
-        this.upstream = await dial(rt, target.host, target.port, config.timeouts.connectMs, this.ctx.isListenAddress, target === hs.passthrough ? resolved : undefined);
+        this.upstream = await dial(rt, target.host, target.port, {
+          timeoutMs: config.timeouts.connectMs,
+          isSelf: this.ctx.isListenAddress,
+          resolved: clientChose ? resolved : undefined,
+          // A backend the configuration names is the administrator's choice; a destination the
+          // client chose may not be the gateway host unless the route allows it.
+          forbidden: clientChose && !decision.allowGatewayHost ? this.forbidden() : undefined,
+          signal: abort.signal,
+        });
       } catch (e) {
         const ce = e instanceof ConnectError ? e : new ConnectError('other', String(e));
+        rec.error = ce.message;
+        if (ce.kind === 'aborted') {
+          rec.close = inbound.eof ? 'client-left' : 'client-reset';
+          return;
+        }
+        if (ce.kind === 'forbidden') {
+          stats.rejected++;
+          rec.close = 'rejected';
+          return await replyAndClose(rt, inbound, hs.rejectReply());
+        }
         stats.connectFailed++;
         rec.close = `connect-${ce.kind}`;
-        rec.error = ce.message;
         return await replyAndClose(rt, inbound, hs.connectFailedReply(ce));
+      } finally {
+        stopWatching();
       }
       outboundKey = connectionKey(this.upstream.local, this.upstream.remote);
       this.ctx.outbound.add(outboundKey);

@@ -81,6 +81,40 @@ function unmapped(ip: Uint8Array): Uint8Array {
   return ip[10] === 0xff && ip[11] === 0xff ? ip.subarray(12) : ip;
 }
 
+/**
+ * The address the kernel actually connects to for `ip`: an IPv4-mapped IPv6 address is its IPv4
+ * one, and the unspecified address (0.0.0.0, ::) means this host, which Linux reaches on loopback.
+ * Rules match on this, so "0.0.0.0" or "[::ffff:0.0.0.0]" cannot slip past a rule on 127.0.0.0/8.
+ */
+export function effectiveAddress(ip: Uint8Array): Uint8Array {
+  const a = unmapped(ip);
+  if (a.every((b) => b === 0)) return a.length === 4 ? new Uint8Array([127, 0, 0, 1]) : Uint8Array.from({ length: 16 }, (_, i) => (i === 15 ? 1 : 0));
+  return a;
+}
+
+/** An IP (4 or 16 bytes) as text: dotted quad, or IPv6 with the longest zero run as "::". */
+export function formatIP(ip: Uint8Array): string {
+  if (ip.length === 4) return ip.join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => (ip[i * 2]! << 8) | ip[i * 2 + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** The effective address (see effectiveAddress) of an IP literal as text; other input unchanged. */
+export function effectiveHost(host: string): string {
+  const ip = parseIP(host);
+  return ip ? formatIP(effectiveAddress(ip)) : host;
+}
+
 export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
   const a = unmapped(ip);
   if (a.length !== cidr.bytes.length) return false;

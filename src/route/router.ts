@@ -3,7 +3,7 @@
 // (exact over wildcard, longer wildcard suffix over shorter, any hostname over none); ties go to config order.
 
 import type { Action, Config, ListenerType, Protocol, RouteConfig } from '../config/model.ts';
-import { cidrContains } from './cidr.ts';
+import { cidrContains, effectiveAddress } from './cidr.ts';
 import { matchHostname } from './hostname.ts';
 
 export interface ConnectionFacts {
@@ -12,7 +12,10 @@ export interface ConnectionFacts {
   protocol: Protocol;
   /** SNI, HTTP Host, or the host a proxy client asked for; lowercase, no port */
   host: string | null;
-  /** destination address when known (original destination, or a proxy request by IP literal) */
+  /**
+   * destination address when known (original destination, or a request by IP literal); dstCidrs
+   * match the address the kernel connects to (cidr.ts effectiveAddress)
+   */
   dstIp: Uint8Array | null;
   dstPort: number | null;
   srcIp: Uint8Array;
@@ -22,6 +25,8 @@ export interface Decision {
   /** matching route name, or null for the listener's default */
   route: string | null;
   action: Action;
+  /** the route lets clients elsewhere reach destinations on the gateway host */
+  allowGatewayHost?: boolean;
 }
 
 /** Specificity of `route` for `facts`, or -1 when a field does not match. */
@@ -30,7 +35,11 @@ function score(route: RouteConfig, f: ConnectionFacts): number {
   if (m.listeners && !m.listeners.includes(f.listener)) return -1;
   if (m.protocols && !m.protocols.includes(f.protocol)) return -1;
   if (m.dstPorts && (f.dstPort === null || !m.dstPorts.some((r) => f.dstPort! >= r.from && f.dstPort! <= r.to))) return -1;
-  if (m.dstCidrs && (f.dstIp === null || !m.dstCidrs.some((c) => cidrContains(c, f.dstIp!)))) return -1;
+  if (m.dstCidrs) {
+    if (f.dstIp === null) return -1;
+    const dst = effectiveAddress(f.dstIp);
+    if (!m.dstCidrs.some((c) => cidrContains(c, dst))) return -1;
+  }
   if (m.srcCidrs && !m.srcCidrs.some((c) => cidrContains(c, f.srcIp))) return -1;
   if (!m.hosts) return 0;
   if (f.host === null) return -1;
@@ -58,7 +67,7 @@ export class Router {
         bestScore = s;
       }
     }
-    if (best) return { route: best.name, action: best.action };
+    if (best) return best.allowGatewayHost ? { route: best.name, action: best.action, allowGatewayHost: true } : { route: best.name, action: best.action };
     const fallback = this.defaults.get(facts.listener);
     if (!fallback) throw new Error(`no listener named "${facts.listener}"`);
     return { route: null, action: fallback };

@@ -213,10 +213,18 @@ async function loadNodeSplice(library: string): Promise<SpliceLibrary> {
   };
 }
 
+/**
+ * Node opens its inspector (a debugger, on 127.0.0.1:9229) on SIGUSR1 unless a listener takes the
+ * signal: one is installed before anything else, since a LAN client could reach that port.
+ */
+const inspectorGuard = () => void process.stderr.write('ugate: SIGUSR1 ignored (starting up)\n');
+
 export async function createNodeRuntime(): Promise<Runtime> {
+  process.on('SIGUSR1', inspectorGuard);
   const net = await import('node:net');
   const dns = await import('node:dns');
   const fs = await import('node:fs/promises');
+  const os = await import('node:os');
   // Loaded once, by the first listener that needs it (a redirect listener).
   let originalDst: Promise<GetOriginalDst> | undefined;
   // A log reader that went away (EPIPE) must not take the gateway down with it.
@@ -255,25 +263,39 @@ export async function createNodeRuntime(): Promise<Runtime> {
         });
       });
     },
-    connect(host, port, timeoutMs) {
+    connect(host, port, timeoutMs, signal) {
       return new Promise<Conn>((resolve, reject) => {
+        if (signal?.aborted) return reject(new ConnectError('aborted', `${host}:${port}: connect aborted`));
         const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+        const onAbort = () => {
+          cancelTimer();
+          socket.destroy();
+          reject(new ConnectError('aborted', `${host}:${port}: connect aborted`));
+        };
         const cancelTimer = afterAtLeast(timeoutMs, () => {
+          signal?.removeEventListener('abort', onAbort);
           socket.destroy();
           reject(new ConnectError('timeout', `${host}:${port}: connect timed out after ${timeoutMs} ms`));
         });
+        signal?.addEventListener('abort', onAbort, { once: true });
         socket.once('connect', () => {
           cancelTimer();
+          signal?.removeEventListener('abort', onAbort);
           socket.removeAllListeners('error');
           socket.on('error', () => {});
           resolve(new NodeConn(socket, null));
         });
         socket.once('error', (e: NodeJS.ErrnoException) => {
           cancelTimer();
+          signal?.removeEventListener('abort', onAbort);
           reject(new ConnectError(errorKind(e.code), `${host}:${port}: ${e.message}`));
         });
       });
     },
+    localAddresses: () =>
+      Object.values(os.networkInterfaces())
+        .flat()
+        .map((a) => a!.address.replace(/%.*$/, '')),
     async lookup(name) {
       try {
         const all = await dns.promises.lookup(name, { all: true });
@@ -293,7 +315,12 @@ export async function createNodeRuntime(): Promise<Runtime> {
       s.unref(); // the gateway's listeners keep the process alive, not this
       return { close: () => s.destroy() };
     },
-    onSignal: (signal, handler) => void process.on(signal, handler),
+    onSignal(signal, handler) {
+      process.on(signal, handler);
+      // The placeholder goes only once a handler of ugate's own is in place (see above).
+      if (signal === 'SIGUSR1') process.off('SIGUSR1', inspectorGuard);
+      return true;
+    },
     now: () => performance.now(),
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),

@@ -56,6 +56,7 @@ declare const tjs: {
   readDir(path: string): Promise<AsyncIterableIterator<{ name: string }> & { close(): Promise<void> }>;
   lookup(name: string, opts: { all: true }): Promise<{ ip: string }[]>;
   addSignalListener(sig: string, fn: () => void): void;
+  system: { networkInterfaces: unknown };
 };
 
 const READ_SIZE = 64 * 1024;
@@ -602,6 +603,12 @@ export async function createTjsRuntime(): Promise<Runtime> {
     dup2: { args: ['int', 'int'], returns: 'int' },
     close: { args: ['int'], returns: 'int' },
   }).symbols as unknown as Env['libc'];
+  let sigignore: ((sig: number) => number) | undefined;
+  try {
+    sigignore = (ffi.dlopen(libcName(ffi), { sigignore: { args: ['int'], returns: 'int' } }).symbols as unknown as { sigignore: (sig: number) => number }).sigignore;
+  } catch {
+    // a libc without it: SIGIO keeps its default action
+  }
   const d = PosixSocket.defines;
   // MIPS is the one Linux architecture where SOCK_STREAM is 2; its errno numbers differ too.
   const env: Env = { PosixSocket, ev: PosixSocket.pollEvents, errno: d.SOCK_STREAM === 2 ? ERRNO_MIPS : ERRNO_GENERIC, libc, open: new Set(), strerror: (n) => ffi.strerror(n) };
@@ -642,7 +649,8 @@ export async function createTjsRuntime(): Promise<Runtime> {
       }
       return new TjsListener(env, sock, onConnection);
     },
-    async connect(host, port, timeoutMs) {
+    async connect(host, port, timeoutMs, signal) {
+      if (signal?.aborted) throw new ConnectError('aborted', `${host}:${port}: connect aborted`);
       const v6 = host.includes(':');
       let conn: TjsConn;
       try {
@@ -652,11 +660,14 @@ export async function createTjsRuntime(): Promise<Runtime> {
         throw new ConnectError('other', `${host}:${port}: ${(e as Error).message}`);
       }
       let cancelTimer = () => {};
+      let onAbort = () => {};
       try {
         await Promise.race([
           conn.startConnect(encodeSockaddr(host, port)),
           new Promise<never>((_, reject) => {
             cancelTimer = afterAtLeast(timeoutMs, () => reject(new ConnectError('timeout', `${host}:${port}: connect timed out after ${timeoutMs} ms`)));
+            onAbort = () => reject(new ConnectError('aborted', `${host}:${port}: connect aborted`));
+            signal?.addEventListener('abort', onAbort, { once: true });
           }),
         ]);
       } catch (e) {
@@ -666,6 +677,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
         throw new ConnectError(connectErrorKind(env.errno, n), `${host}:${port}: ${(e as Error).message}`);
       } finally {
         cancelTimer();
+        signal?.removeEventListener('abort', onAbort);
       }
       conn.learnAddresses();
       return conn;
@@ -677,6 +689,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
         throw new ConnectError('dns', `${name}: ${(e as Error).message}`);
       }
     },
+    localAddresses: () => (tjs.system.networkInterfaces as { address: string }[]).map((a) => a.address.replace(/%.*$/, '')),
     readFile: (path) => tjs.readFile(path),
     async readDir(path) {
       const dir = await tjs.readDir(path);
@@ -707,7 +720,17 @@ export async function createTjsRuntime(): Promise<Runtime> {
       libc.close(fd);
       return new ReadableWatch(env, sock, onReadable);
     },
-    onSignal: (signal: SignalName, handler) => tjs.addSignalListener(signal, handler),
+    onSignal(signal: SignalName, handler) {
+      try {
+        tjs.addSignalListener(signal, handler);
+        return true;
+      } catch {
+        // txiki.js knows no SIGIO: ignored through libc, it cannot end the process. Others it
+        // refuses do not exist on this architecture (SIGSTKFLT on MIPS).
+        if (signal === 'SIGIO') sigignore?.(env.errno === ERRNO_MIPS ? 22 : 29);
+        return false;
+      }
+    },
     now: () => performance.now(),
     stdout: (text) => writeAll(1, text),
     stderr: (text) => writeAll(2, text),

@@ -68,7 +68,13 @@ export interface Watch {
   close(): void;
 }
 
-export type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+/**
+ * Signals ugate handles: every catchable one whose default action would end the process, so that
+ * none ends it without a log line (SIGKILL and SIGSTOP cannot be caught; crash signals such as
+ * SIGSEGV are not sent to a healthy process).
+ */
+export const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGVTALRM', 'SIGPROF', 'SIGXCPU', 'SIGXFSZ', 'SIGPWR', 'SIGIO', 'SIGSTKFLT', 'SIGTRAP', 'SIGSYS'] as const;
+export type SignalName = (typeof SIGNALS)[number];
 
 export interface Runtime {
   readonly name: 'node' | 'tjs';
@@ -81,8 +87,10 @@ export interface Runtime {
    * that cannot read it rejects, naming what is missing.
    */
   listen(host: string, port: number, onConnection: (conn: Conn) => void, opts?: { originalDestination?: boolean }): Promise<Listener>;
-  /** Connect to an IP literal; rejects with ConnectError. */
-  connect(host: string, port: number, timeoutMs: number): Promise<Conn>;
+  /** Connect to an IP literal; rejects with ConnectError ('aborted' once `signal` aborts). */
+  connect(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Conn>;
+  /** The IP addresses of this host's interfaces (loopback included), as IP literals. */
+  localAddresses(): string[];
   /** Resolve a DNS name to IP literals (v4 and v6); rejects with ConnectError('dns'). */
   lookup(name: string): Promise<string[]>;
   readFile(path: string): Promise<Uint8Array>;
@@ -95,7 +103,12 @@ export interface Runtime {
    * read; the callback reads them. Polled by the runtime's event loop: no timer, no busy wait.
    */
   watchReadable(fd: number, onReadable: () => void): Watch;
-  onSignal(signal: SignalName, handler: () => void): void;
+  /**
+   * Calls `handler` on each delivery of `signal`; false when this runtime cannot catch it here (it
+   * then makes sure the signal cannot end the process, by ignoring it, or knows it does not exist
+   * on this architecture).
+   */
+  onSignal(signal: SignalName, handler: () => void): boolean;
   /** Monotonic milliseconds. */
   now(): number;
   stdout(text: string): void;
@@ -103,7 +116,8 @@ export interface Runtime {
   exit(code: number): never;
 }
 
-export type ConnectErrorKind = 'refused' | 'timeout' | 'unreachable' | 'dns' | 'loop' | 'other';
+/** forbidden: a destination this client may not reach; aborted: the client left while ugate dialled. */
+export type ConnectErrorKind = 'refused' | 'timeout' | 'unreachable' | 'dns' | 'loop' | 'forbidden' | 'aborted' | 'other';
 
 export class ConnectError extends Error {
   constructor(

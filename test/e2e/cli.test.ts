@@ -35,7 +35,7 @@ test('check prints the effective config with defaults filled in', async (t) => {
   t.is(r.code, 0, r.stderr);
   const eff = JSON.parse(r.stdout);
   t.deepEqual(eff.listeners, [{ name: 'p', type: 'mixed', listen: ['127.0.0.1:1081'], default: 'passthrough' }]);
-  t.deepEqual(eff.timeouts, { sniff: 5000, connect: 10000, idle: 120000, grace: 10000 });
+  t.deepEqual(eff.timeouts, { sniff: 5000, connect: 10000, idle: 120000, grace: 10000, keepAlive: 60000 });
   t.regex(r.stderr, /configuration OK/);
 });
 

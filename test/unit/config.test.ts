@@ -34,7 +34,8 @@ test('defaults are filled in', (t) => {
   t.deepEqual(c, {
     listeners: [{ name: 'lan', type: 'redirect', listen: [{ host: '0.0.0.0', port: 8080 }], default: { type: 'passthrough' }, users: [] }],
     routes: [],
-    timeouts: { sniffMs: 5000, connectMs: 10_000, idleMs: 300_000, graceMs: 10_000 },
+    timeouts: { sniffMs: 5000, connectMs: 10_000, idleMs: 300_000, graceMs: 10_000, keepAliveMs: 60_000 },
+    limits: { connections: null, perSource: null, handshakes: null, handshakesPerSource: null },
     sniffMaxBytes: 16384,
     accessLog: true,
     dataPlane: 'auto',
@@ -79,10 +80,12 @@ test('every field, given explicitly', (t) => {
           srcCidrs: ['127.0.0.1'],
         },
         action: { forward: '[2001:DB8::1]:3128' },
+        allowGatewayHost: true,
       },
       { name: 'none', action: 'passthrough' },
     ],
-    timeouts: { sniff: '500ms', connect: '5s', idle: '2m', grace: 0 },
+    timeouts: { sniff: '500ms', connect: '5s', idle: '2m', grace: 0, keepAlive: '15s' },
+    limits: { connections: 1000, perSource: 50, handshakes: 'auto', handshakesPerSource: 5 },
     sniff: { maxBytes: 64 },
     accessLog: false,
   });
@@ -121,8 +124,10 @@ test('every field, given explicitly', (t) => {
   );
   t.deepEqual(r.match.srcCidrs!.map((x) => x.bits), [32]);
   t.deepEqual(r.action, { type: 'forward', backend: { host: '2001:db8::1', port: 3128 } });
-  t.deepEqual(c.routes[1], { name: 'none', match: {}, action: { type: 'passthrough' } });
-  t.deepEqual(c.timeouts, { sniffMs: 500, connectMs: 5000, idleMs: 120_000, graceMs: 0 });
+  t.true(r.allowGatewayHost);
+  t.deepEqual(c.routes[1], { name: 'none', match: {}, action: { type: 'passthrough' }, allowGatewayHost: false });
+  t.deepEqual(c.timeouts, { sniffMs: 500, connectMs: 5000, idleMs: 120_000, graceMs: 0, keepAliveMs: 15_000 });
+  t.deepEqual(c.limits, { connections: 1000, perSource: 50, handshakes: null, handshakesPerSource: 5 });
   t.is(c.sniffMaxBytes, 64);
   t.false(c.accessLog);
 });
@@ -299,7 +304,7 @@ test('several files: lists concatenate, later settings win one by one', (t) => {
     c.routes.map((r) => r.name),
     ['a', 'b'],
   );
-  t.deepEqual(c.timeouts, { sniffMs: 1000, connectMs: 10_000, idleMs: 120_000, graceMs: 10_000 });
+  t.deepEqual(c.timeouts, { sniffMs: 1000, connectMs: 10_000, idleMs: 120_000, graceMs: 10_000, keepAliveMs: 60_000 });
   t.is(c.sniffMaxBytes, 1024);
   t.false(c.accessLog);
 });
@@ -351,8 +356,13 @@ config ugate 'main'
 	option connect_timeout '5000'
 	option idle_timeout '10m'
 	option grace_period '2s'
+	option keepalive_timeout '30s'
 	option sniff_max_bytes '8192'
 	option access_log '0'
+	option max_connections '2000'
+	option max_connections_per_source '100'
+	option max_handshakes 'auto'
+	option max_handshakes_per_source '10'
 
 config listener 'lan'
 	option type 'redirect'
@@ -389,6 +399,7 @@ config route 'ssh_bastion'
 	list src_cidr '192.168.1.0/24'
 	option action 'forward'
 	option backend 'Bastion.lan:22'
+	option allow_gateway_host '1'
 
 config route 'old'
 	option enabled '0'
@@ -404,7 +415,8 @@ config route
 
 /** The same configuration, written as JSON. */
 const UCI_AS_JSON = {
-  timeouts: { sniff: '3s', connect: 5000, idle: '10m', grace: '2s' },
+  timeouts: { sniff: '3s', connect: 5000, idle: '10m', grace: '2s', keepAlive: '30s' },
+  limits: { connections: 2000, perSource: 100, handshakes: 'auto', handshakesPerSource: 10 },
   sniff: { maxBytes: 8192 },
   accessLog: false,
   listeners: [
@@ -427,6 +439,7 @@ const UCI_AS_JSON = {
       name: 'ssh_bastion',
       match: { listeners: ['lan'], protocols: ['ssh'], dstPorts: ['22', '2200-2299'], dstCidrs: ['10.0.0.0/8', 'fd00::/8'], srcCidrs: ['192.168.1.0/24'] },
       action: { forward: 'Bastion.lan:22' },
+      allowGatewayHost: true,
     },
     { name: '@route[3]', match: { listeners: ['lan', '@listener[2]'], protocols: ['connect'] }, action: { forward: '[2001:db8::1]:3128' } },
   ],
@@ -436,7 +449,9 @@ test('UCI: a realistic /etc/config/ugate gives the same model as its JSON form',
   const c = loadConfig([['/etc/config/ugate', UCI]]);
   t.deepEqual(c, load(UCI_AS_JSON));
   // spot checks
-  t.deepEqual(c.timeouts, { sniffMs: 3000, connectMs: 5000, idleMs: 600_000, graceMs: 2000 });
+  t.deepEqual(c.timeouts, { sniffMs: 3000, connectMs: 5000, idleMs: 600_000, graceMs: 2000, keepAliveMs: 30_000 });
+  t.deepEqual(c.limits, { connections: 2000, perSource: 100, handshakes: null, handshakesPerSource: 10 });
+  t.true(c.routes[1]!.allowGatewayHost);
   t.is(c.sniffMaxBytes, 8192);
   t.false(c.accessLog);
   t.deepEqual(
@@ -486,12 +501,12 @@ const UCI_ERRORS: [title: string, text: string, message: string][] = [
   [
     'unknown route option',
     `${L1}config route\n\toption hosts 'a.com'\n\toption action 'reject'\n`,
-    'f: route @route[0] option hosts (line 5): unknown option (expected one of: listener, protocol, host, dst_port, dst_cidr, src_cidr, action, backend, enabled)',
+    'f: route @route[0] option hosts (line 5): unknown option (expected one of: listener, protocol, host, dst_port, dst_cidr, src_cidr, action, backend, allow_gateway_host, enabled)',
   ],
   [
     'unknown global option',
     `config ugate 'main'\n\toption log_level 'debug'\n${L1}`,
-    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, sniff_max_bytes, access_log, data_plane, splice_library, splice_pipe_size, splice_pipe_pool)',
+    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, keepalive_timeout, max_connections, max_connections_per_source, max_handshakes, max_handshakes_per_source, sniff_max_bytes, access_log, data_plane, splice_library, splice_pipe_size, splice_pipe_pool)',
   ],
   ['list for a single-value option', "config listener 'lan'\n\tlist type 'redirect'\n\toption listen '0.0.0.0:1'\n", 'f: listener lan option type (line 2): takes one value: use "option", not "list"'],
   ['list for a route action', `${L1}config route 'r'\n\tlist action 'reject'\n`, 'f: route r option action (line 5): takes one value: use "option", not "list"'],
@@ -544,7 +559,7 @@ test('UCI and JSON files together', (t) => {
     c.routes.map((r) => r.name),
     ['block_ads', 'ssh_bastion', '@route[3]', 'extra'],
   );
-  t.deepEqual(c.timeouts, { sniffMs: 3000, connectMs: 5000, idleMs: 3_600_000, graceMs: 2000 });
+  t.deepEqual(c.timeouts, { sniffMs: 3000, connectMs: 5000, idleMs: 3_600_000, graceMs: 2000, keepAliveMs: 30_000 });
   const e = configError(t, [
     ['/etc/config/ugate', UCI],
     json({ routes: [{ name: 'block_ads', action: 'reject' }] }, '/etc/ugate.d/extra.json'),
@@ -570,7 +585,8 @@ test('describeConfig fills in every default, in the JSON shape', (t) => {
   t.deepEqual(describeConfig(load({ listeners: [{ name: 'p', type: 'mixed', listen: '[::1]:1080', users: [{ username: 'u', password: 'p' }] }] })), {
     listeners: [{ name: 'p', type: 'mixed', listen: ['[::1]:1080'], default: 'passthrough', users: [{ username: 'u', password: '***' }] }],
     routes: [],
-    timeouts: { sniff: 5000, connect: 10_000, idle: 300_000, grace: 10_000 },
+    timeouts: { sniff: 5000, connect: 10_000, idle: 300_000, grace: 10_000, keepAlive: 60_000 },
+    limits: { connections: 'auto', perSource: 'auto', handshakes: 'auto', handshakesPerSource: 'auto' },
     sniff: { maxBytes: 16384 },
     accessLog: true,
     dataPlane: 'auto',
@@ -581,6 +597,7 @@ test('describeConfig fills in every default, in the JSON shape', (t) => {
     name: 'ssh_bastion',
     match: { listeners: ['lan'], protocols: ['ssh'], dstPorts: [22, '2200-2299'], dstCidrs: ['10.0.0.0/8', 'fd00::/8'], srcCidrs: ['192.168.1.0/24'] },
     action: { forward: 'bastion.lan:22' },
+    allowGatewayHost: true,
   });
   t.deepEqual(d.listeners[1], { name: 'tls_edge', type: 'sni', listen: ['192.168.1.1:443'], default: { forward: '192.168.1.20:443' } });
 });
