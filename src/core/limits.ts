@@ -36,7 +36,8 @@ export function effectiveLimits(l: Limits, openFiles: number | null): EffectiveL
   const connections = l.connections ?? (openFiles === null ? CONNECTIONS_WITHOUT_FD_LIMIT : Math.max(16, Math.floor((openFiles - RESERVED_FDS) / FDS_PER_CONNECTION)));
   // One source may use a quarter of all connections (at most 256: more than a browser opens).
   const perSource = l.perSource ?? Math.min(256, Math.max(4, Math.floor(connections / 4)));
-  const handshakes = l.handshakes ?? Math.max(8, Math.floor(connections / 2));
+  // Most connections may be new at once (a burst of devices), but some room stays for the rest.
+  const handshakes = l.handshakes ?? Math.max(8, Math.floor((connections * 3) / 4));
   // A handshake takes milliseconds; a source with many at once is slow or hostile.
   const handshakesPerSource = l.handshakesPerSource ?? Math.min(64, Math.max(2, Math.floor(handshakes / 8)));
   return { connections, perSource, handshakes, handshakesPerSource };
