@@ -51,7 +51,11 @@ export class AuthThrottle {
     this.sources.set(source, s);
     s.failures++;
     s.lastAt = now;
-    if (s.failures <= this.o.free) return 0;
+    if (s.failures <= this.o.free) {
+      // the first paced answer comes an interval after the last free one
+      s.nextAt = now + this.o.intervalMs;
+      return 0;
+    }
     const at = Math.max(now, s.nextAt);
     s.nextAt = at + this.o.intervalMs;
     return at - now;

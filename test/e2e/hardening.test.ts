@@ -6,10 +6,12 @@
 
 import test from 'ava';
 import net from 'node:net';
-import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.ts';
-import { freePorts } from '../helpers/http-backends.ts';
+import { writeFileSync } from 'node:fs';
+import { startGateway, waitFor, writeTempConfig, type RunningGateway } from '../helpers/gateway.ts';
+import { backendRef, freePorts, gatewayManifest, httpRouteManifest, manifests } from '../helpers/http-backends.ts';
 import { blackHole, connectFrom, fdCount, socksConnect } from '../helpers/hostile.ts';
-import { curl, OWN_LOOPBACK, readAll } from '../helpers/servers.ts';
+import { curl, httpEchoServer, OWN_LOOPBACK, readAll } from '../helpers/servers.ts';
+import { buildClientHello } from '../helpers/tls-fixtures.ts';
 
 /** A TCP echo server on 127.0.0.1 (and, with `v6`, the same port on ::1), counting connections. */
 async function echoServer(v6 = false): Promise<{ port: number; connections: () => number; close(): void }> {
@@ -215,4 +217,219 @@ test('a route rejecting 127.0.0.0/8 and ::1 also rejects 0.0.0.0, "0", [::ffff:0
   const lines = await gw.waitForAccessLog(19);
   t.is(lines.length, 19);
   t.true(lines.every((l) => l.route === 'no-loopback' && l.close === 'rejected'), JSON.stringify(lines.filter((l) => l.route !== 'no-loopback')));
+});
+
+// ---------------------------------------------------------------------------------------------
+// 6. A connection ugate cuts short never looks complete
+
+/** A backend that answers any request with a close-delimited HTTP/1.0 response and never finishes it. */
+async function endlessBackend(chunkEveryMs: number | null): Promise<{ port: number; close(): void }> {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    s.once('data', () => {
+      s.write('HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n');
+      s.write(Buffer.alloc(1000, 0x61));
+      if (chunkEveryMs === null) return; // then silence
+      const timer = setInterval(() => s.write(Buffer.alloc(64 * 1024, 0x62)), chunkEveryMs);
+      s.on('close', () => clearInterval(timer));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+for (const plane of ['splice', 'js'] as const) {
+  test(`${plane}: an idle timeout in the middle of a close-delimited response makes curl fail instead of exiting 0 with a short body`, async (t) => {
+    const be = await endlessBackend(null);
+    const gw = await startGateway({ listeners: [{ name: 's', type: 'sni', listen: `${OWN_LOOPBACK}:0`, default: { forward: `127.0.0.1:${be.port}` } }], dataPlane: plane, timeouts: { idle: '500ms' } });
+    t.teardown(() => (be.close(), gw.stop()));
+    const r = await curl(['-o', '/dev/null', '-w', '%{size_download}', `http://${OWN_LOOPBACK}:${gw.addr('s').port}/`]);
+    t.is(r.code, 56, `curl: ${r.stderr}`); // "failure in receiving network data": the reset
+    t.is(r.stdout, '1000');
+    const [line] = await gw.waitForAccessLog(1);
+    t.is(line!.close, 'idle-timeout');
+  });
+
+  test(`${plane}: a transfer still running when the grace period ends is reset, and curl says so`, async (t) => {
+    const be = await endlessBackend(20);
+    const gw = await startGateway({ listeners: [{ name: 's', type: 'sni', listen: `${OWN_LOOPBACK}:0`, default: { forward: `127.0.0.1:${be.port}` } }], dataPlane: plane, timeouts: { grace: '300ms' } });
+    t.teardown(() => be.close());
+    const transfer = curl(['-o', '/dev/null', `http://${OWN_LOOPBACK}:${gw.addr('s').port}/`]);
+    await waitFor(() => (gw.stderr().includes('running on') ? true : undefined));
+    await sleep(300);
+    t.is(await gw.stop('SIGTERM'), 0);
+    const r = await transfer;
+    t.is(r.code, 56, `curl: ${r.stderr}`);
+    t.is(gw.accessLog()[0]?.close, 'shutdown');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Signals
+
+test.serial('no signal ends ugate silently: SIGHUP re-checks the configuration, others are logged, SIGQUIT drains', async (t) => {
+  const echo = await echoServer();
+  const file = writeTempConfig({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` }], timeouts: { grace: '200ms' } });
+  const gw = await startGateway(null, { args: ['run', '-c', file] });
+  t.teardown(() => (echo.close(), gw.stop('SIGKILL')));
+  const logged = (re: RegExp) => waitFor(() => (re.test(gw.stderr()) ? true : undefined), 5000);
+  // procd's reload: a valid file is re-read and checked; a broken one is refused; both keep serving.
+  gw.proc.kill('SIGHUP');
+  t.true(await logged(/SIGHUP: configuration re-read from \S+: valid; it takes effect at the next restart/));
+  writeFileSync(file, '{"listeners": [{"name": "p", "type": "mixed"}]}');
+  gw.proc.kill('SIGHUP');
+  t.true(await logged(/SIGHUP: configuration re-read from \S+: refused, the running one keeps serving: \S+: listeners\[0\]\.listen: required field is missing/));
+  t.true(await socksEcho(gw, echo.port));
+  gw.proc.kill('SIGUSR1');
+  t.true(await logged(/SIGUSR1: status active=\d+ accepted=1 /));
+  gw.proc.kill('SIGUSR2');
+  t.true(await logged(/SIGUSR2: status /));
+  // Node opens its inspector (127.0.0.1:9229) on SIGUSR1 unless something takes the signal.
+  t.false(/Debugger listening/.test(gw.stderr()));
+  const others = ['SIGPIPE', 'SIGALRM', 'SIGVTALRM', 'SIGPROF', 'SIGXCPU', 'SIGXFSZ', 'SIGPWR', 'SIGSTKFLT', 'SIGTRAP', 'SIGSYS', 'SIGIO'] as const;
+  for (const sig of others) {
+    gw.proc.kill(sig);
+    // txiki.js cannot catch SIGIO: ugate has libc ignore it instead (nothing to log, nothing ends).
+    if (sig === 'SIGIO' && process.env.UGATE_RUNTIME === 'tjs') await sleep(200);
+    else t.true(await logged(new RegExp(`${sig} ignored`)), sig);
+    t.true(await socksEcho(gw, echo.port), `still serving after ${sig}`);
+  }
+  gw.proc.kill('SIGQUIT');
+  t.is(await gw.exited, 0);
+  t.regex(gw.stderr(), /SIGQUIT: no longer accepting; draining/);
+  t.regex(gw.stderr(), /stopped accepted=\d+ /);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 8. Loops
+
+test.serial('two gateways forwarding to each other: one connection stays within the per-source cap, and both keep serving', async (t) => {
+  const [pa, pb] = await freePorts(2);
+  const echo = await echoServer();
+  const config = (own: number, other: number) => ({
+    listeners: [
+      { name: 'loop', type: 'sni', listen: `${OWN_LOOPBACK}:${own}`, default: { forward: `${OWN_LOOPBACK}:${other}` } },
+      { name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` },
+    ],
+    limits: { perSource: 50 },
+    timeouts: { grace: '200ms' },
+  });
+  const a = await startGateway(config(pa!, pb!));
+  const b = await startGateway(config(pb!, pa!));
+  t.teardown(() => (echo.close(), a.stop(), b.stop()));
+  const c = await connectFrom(OWN_LOOPBACK, pa!);
+  const ended = readAll(c).then(
+    () => 'eof',
+    (e: NodeJS.ErrnoException) => e.code,
+  );
+  c.write(buildClientHello({ sni: 'loop.test' }));
+  t.is(await Promise.race([ended, sleep(10_000).then(() => 'still open')]), 'ECONNRESET');
+  // Every hop comes from 127.0.0.1: each gateway holds at most 50 of them at once; the first
+  // refusal resets the whole chain back to the client, and every session ends.
+  let refused = 0;
+  for (const gw of [a, b]) {
+    let s = await status(gw);
+    for (let i = 0; i < 50 && s.active! > 0; i++) {
+      await sleep(100);
+      s = await status(gw);
+    }
+    t.is(s.active, 0);
+    t.true(s.accepted! <= 50 && s.accepted! >= 2, `sessions: ${s.accepted}`);
+    refused += s.refused!;
+    t.true(await socksEcho(gw, echo.port), 'still serving');
+  }
+  t.is(refused, 1);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 9. Password guessing
+
+test.serial('wrong passwords from one source are answered at a slowing pace; the right password always gets in at once', async (t) => {
+  const echo = await echoServer();
+  const gw = await startGateway({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0`, users: [{ username: 'alice', password: 's3cret' }] }], timeouts: { grace: '200ms' } });
+  t.teardown(() => (echo.close(), gw.stop()));
+  const attempt = async (password: string, from: string) => {
+    const started = Date.now();
+    const r = await socksConnect(proxyAt(gw), '127.0.0.1', echo.port, { localAddress: from, user: { username: 'alice', password } });
+    r.socket.destroy();
+    return { ok: r.reply === 0, ms: Date.now() - started };
+  };
+  const times: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = await attempt(`guess${i}`, '127.0.0.3');
+    t.false(r.ok);
+    times.push(r.ms);
+  }
+  t.true(times.slice(0, 5).every((ms) => ms < 500), `the first five at once: ${times.join(', ')} ms`);
+  t.true(times.slice(5).every((ms) => ms >= 900), `then one per second: ${times.join(', ')} ms`);
+  // Guesses in parallel wait their turn; meanwhile the right password gets in at once, from
+  // another device and from the guesser's own address alike: slowed, never locked out.
+  const parallel = Array.from({ length: 3 }, (_, i) => attempt(`parallel${i}`, '127.0.0.3'));
+  const other = await attempt('s3cret', '127.0.0.4');
+  t.true(other.ok && other.ms < 500, `another device: ${JSON.stringify(other)}`);
+  const same = await attempt('s3cret', '127.0.0.3');
+  t.true(same.ok && same.ms < 500, `the guesser's address: ${JSON.stringify(same)}`);
+  const p = await Promise.all(parallel);
+  const slowest = Math.max(...p.map((x) => x.ms));
+  t.true(slowest >= 2500, `three parallel guesses took ${slowest} ms: one per second, in turn`);
+  const lines = await waitFor(() => {
+    const l = gw.accessLog().filter((x) => x.close === 'auth-failed');
+    return l.length === 11 ? l : undefined;
+  });
+  t.is(lines.filter((l) => /answered after \d+ ms: repeated failures from this source/.test(l.error ?? '')).length, 6);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Smaller findings
+
+test('a slow SOCKS5 greeting is logged as a handshake timeout, not a bad handshake', async (t) => {
+  const gw = await startGateway({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` }], timeouts: { sniff: '300ms' } });
+  t.teardown(() => gw.stop());
+  const c = await connectFrom(OWN_LOOPBACK, proxyAt(gw).port);
+  c.on('error', () => {});
+  c.write(Buffer.from([5, 2])); // two methods announced, none sent
+  const [line] = await gw.waitForAccessLog(1);
+  c.destroy();
+  t.like(line, { proto: 'socks5', close: 'handshake-timeout', error: 'socks5 greeting: handshake deadline passed' });
+});
+
+test('a failed connect is explained to the client by its kind only; the details stay in the log', async (t) => {
+  const [closed] = await freePorts(1); // nothing listens there
+  const gw = await startGateway({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` }] });
+  t.teardown(() => gw.stop());
+  const r = await curl(['-s', '-x', `http://${OWN_LOOPBACK}:${proxyAt(gw).port}`, `http://${OWN_LOOPBACK}:${closed}/`, '-w', '\n%{http_code}']);
+  const [body, code] = r.stdout.split('\n').filter(Boolean).slice(-2);
+  t.is(code, '502');
+  t.is(body, '502 Bad Gateway: the destination refused the connection');
+  const [line] = await gw.waitForAccessLog(1);
+  t.regex(line!.error ?? '', /ECONNREFUSED|Connection refused/);
+});
+
+test('an idle keep-alive HTTP connection is closed after timeouts.keepAlive, not the general idle timeout', async (t) => {
+  const echo = await httpEchoServer('web');
+  const [port] = await freePorts(1);
+  const config = writeTempConfig({ timeouts: { keepAlive: '400ms' } });
+  const routes = writeTempConfig(
+    manifests(
+      gatewayManifest('gw', [{ name: 'web', port: port!, protocol: 'HTTP' }]),
+      // A filter, so that ugate serves each request itself (one unchanged backend would be spliced
+      // as plain bytes, and its keep-alive would be the backend's).
+      httpRouteManifest('r', {
+        parentRefs: [{ name: 'gw' }],
+        rules: [{ filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { add: [{ name: 'X-Via', value: 'ugate' }] } }], backendRefs: [backendRef(echo)] }],
+      }),
+    ),
+  );
+  const gw = await startGateway(null, { args: ['run', '-c', config, '-c', routes] });
+  t.teardown(() => (echo.close(), gw.stop()));
+  const c = await connectFrom(OWN_LOOPBACK, port!);
+  const ended = readAll(c);
+  const started = Date.now();
+  c.write(`GET / HTTP/1.1\r\nHost: ka.test\r\n\r\n`);
+  const all = (await ended).toString();
+  const ms = Date.now() - started;
+  t.regex(all, /^HTTP\/1\.1 200 /);
+  t.true(ms >= 400 && ms < 5000, `closed after ${ms} ms`);
+  const line = await waitFor(() => gw.accessLog().find((l) => l.requests === '1'));
+  t.is(line.close, 'keepalive-timeout');
 });
