@@ -18,7 +18,7 @@ export interface DialOptions {
    * that turns out to end on this host anyway (its local and remote address are the same: an
    * address added since the check) is reset and refused too.
    */
-  forbidden?: (ip: string) => string | null;
+  forbidden?: (ip: string) => Promise<string | null>;
   /** aborts the attempt (the client left) */
   signal?: AbortSignal;
 }
@@ -38,7 +38,7 @@ export async function dial(rt: Runtime, host: string, port: number, o: DialOptio
       last = new ConnectError('loop', `${host}:${port} is ugate itself (forwarding loop)`);
       continue;
     }
-    const why = o.forbidden?.(ip);
+    const why = await o.forbidden?.(ip);
     if (why) {
       last = new ConnectError('forbidden', `${host}:${port}: ${ip} is ${why}, on the gateway host itself (a route with allowGatewayHost allows it)`);
       continue;

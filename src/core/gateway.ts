@@ -49,7 +49,7 @@ export class Gateway {
       outbound: new Set(),
       dataPlane: jsPump,
       tables: new Map(),
-      gatewayHost: new GatewayHost(() => rt.localAddresses(), () => rt.now()),
+      gatewayHost: new GatewayHost({ listAddresses: () => rt.localAddresses(), readFile: (path) => rt.readFile(path), now: () => rt.now() }),
       authThrottle: new AuthThrottle(() => rt.now()),
       upstreams: new UpstreamPool({
         now: () => rt.now(),

@@ -39,7 +39,7 @@ export interface UnroutedDecision {
   action: 'forward' | 'passthrough' | 'reject';
   target: HttpTarget | null;
   /** for a destination the client chose: why it may not be reached (see Session.forbidden) */
-  forbidden: ((ip: string) => string | null) | undefined;
+  forbidden: ((ip: string) => Promise<string | null>) | undefined;
 }
 
 export interface HttpSessionOptions {

@@ -157,13 +157,10 @@ export class Session {
   }
 
   /**
-   * Why a destination the client chose may not be reached (it is on the gateway host), or
-   * undefined when this client may reach anything (it is on the gateway host itself).
+   * Why a destination the client chose may not be reached (it is on the gateway host), checked
+   * when ugate dials; undefined for a client on the gateway host itself (set in run()).
    */
-  private forbidden(): ((ip: string) => string | null) | undefined {
-    const gh = this.ctx.gatewayHost;
-    return gh.isLocalClient(this.conn.remote.host) ? undefined : (ip) => gh.classify(ip);
-  }
+  private forbidden: ((ip: string) => Promise<string | null>) | undefined;
 
   /**
    * Watches the client while ugate dials for it: a reset aborts the dial, and so does EOF from a
@@ -195,7 +192,7 @@ export class Session {
     const d = this.ctx.router.route({ ...hs.facts, host });
     const route = d.route ?? 'default';
     if (d.action.type === 'forward') return { route, action: 'forward', target: d.action.backend, forbidden: undefined };
-    if (d.action.type === 'passthrough' && hs.passthrough) return { route, action: 'passthrough', target: hs.passthrough, forbidden: d.allowGatewayHost ? undefined : this.forbidden() };
+    if (d.action.type === 'passthrough' && hs.passthrough) return { route, action: 'passthrough', target: hs.passthrough, forbidden: d.allowGatewayHost ? undefined : this.forbidden };
     return { route, action: 'reject', target: null, forbidden: undefined };
   }
 
@@ -211,6 +208,7 @@ export class Session {
       if (!hs || this.aborted) return;
       // A Gateway HTTP listener's handshake is its first request head (HttpSession ends it).
       if (this.listener.type !== 'http') this.finishHandshake();
+      this.forbidden = await this.ctx.gatewayHost.forbiddenFor(this.conn.remote.host);
       // Where the client was going: the original destination when REDIRECTed, else our address.
       const dst = this.listener.type === 'redirect' && hs.passthrough ? hs.passthrough : this.conn.local;
       if (this.ctx.outbound.has(connectionKey(this.conn.remote, dst))) {
@@ -287,7 +285,7 @@ export class Session {
           resolved: clientChose ? resolved : undefined,
           // A backend the configuration names is the administrator's choice; a destination the
           // client chose may not be the gateway host unless the route allows it.
-          forbidden: clientChose && !decision.allowGatewayHost ? this.forbidden() : undefined,
+          forbidden: clientChose && !decision.allowGatewayHost ? this.forbidden : undefined,
           signal: abort.signal,
         });
       } catch (e) {

@@ -24,6 +24,13 @@ const skipReason = !isRoot ? 'needs root' : tools.length > 0 ? `needs ${tools.jo
 const REDIRECT_PORT = 15001;
 const PROXY_PORT = 1080;
 const BLACKHOLE_PORT = 81;
+/** ugate's own connections to this port are redirected back to it (an OUTPUT-chain loop). */
+const LOOP_PORT = 8090;
+/** the sni listener that passes through by Host/SNI */
+const SNI_PORT = 8088;
+/** router-local services: on loopback (80, 8083) and on the router's LAN address (8082) */
+const ROUTER_ONLY_PORT = 8083;
+const ROUTER_LAN_SERVICE_PORT = 8082;
 const EDGE_PORT = 8443;
 const SERVER4 = '10.201.2.2';
 const SERVER6 = 'fd00:201:2::2';
@@ -103,6 +110,8 @@ function installRedirect(ns: string, fw: Firewall): void {
       inNs(bin, '-t', 'nat', '-A', 'PREROUTING', '-i', 'r0', '-p', 'tcp', '-m', 'multiport', '--dports', '80,443', '-j', 'REDIRECT', '--to-ports', String(REDIRECT_PORT));
       // A black hole, so that connecting to it times out.
       inNs(bin, '-A', 'OUTPUT', '-p', 'tcp', '--dport', String(BLACKHOLE_PORT), '-j', 'DROP');
+      // A misconfiguration: the router's own outgoing connections to LOOP_PORT come back to ugate.
+      inNs(bin, '-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '--dport', String(LOOP_PORT), '-j', 'REDIRECT', '--to-ports', String(REDIRECT_PORT));
     }
   } else {
     inNs('nft', 'add', 'table', 'inet', 'ugate');
@@ -110,6 +119,8 @@ function installRedirect(ns: string, fw: Firewall): void {
     inNs('nft', 'add', 'rule', 'inet', 'ugate', 'prerouting', 'iifname', 'r0', 'tcp', 'dport', '{ 80, 443 }', 'redirect', 'to', `:${REDIRECT_PORT}`);
     inNs('nft', 'add', 'chain', 'inet', 'ugate', 'output', '{ type filter hook output priority filter; policy accept; }');
     inNs('nft', 'add', 'rule', 'inet', 'ugate', 'output', 'tcp', 'dport', String(BLACKHOLE_PORT), 'drop');
+    inNs('nft', 'add', 'chain', 'inet', 'ugate', 'output-nat', '{ type nat hook output priority -100; policy accept; }');
+    inNs('nft', 'add', 'rule', 'inet', 'ugate', 'output-nat', 'tcp', 'dport', String(LOOP_PORT), 'redirect', 'to', `:${REDIRECT_PORT}`);
   }
 }
 
@@ -168,6 +179,15 @@ async function buildLab(fw: Firewall): Promise<Lab> {
     serverProc.once('exit', (c) => fail(new Error(`server exited ${c}`)));
   });
   serverProc.stdout!.resume();
+  // Services of the router itself, which LAN clients must not reach through ugate.
+  const routerProc = spawn('ip', ['netns', 'exec', router, process.execPath, resolve('test/helpers/ns-echo-server.mjs'), 'router-local', cert.dir,
+    '127.0.0.1:80', `127.0.0.1:${ROUTER_ONLY_PORT}`, `[::1]:${ROUTER_ONLY_PORT}`, `${ROUTER4}:${ROUTER_LAN_SERVICE_PORT}`],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((ok, fail) => {
+    routerProc.stdout!.once('data', () => ok());
+    routerProc.once('exit', (c) => fail(new Error(`router-local server exited ${c}`)));
+  });
+  routerProc.stdout!.resume();
   const dir = mkdtempSync(join(tmpdir(), 'ugate-capture-'));
   const configFile = join(dir, 'config.json');
   const routesFile = join(dir, 'routes.yaml');
@@ -178,6 +198,7 @@ async function buildLab(fw: Firewall): Promise<Lab> {
         { name: 'lan', type: 'redirect', listen: [`0.0.0.0:${REDIRECT_PORT}`, `[::]:${REDIRECT_PORT}`], default: 'passthrough' },
         { name: 'proxy', type: 'mixed', listen: `${ROUTER4}:${PROXY_PORT}` },
         { name: 'edge', type: 'sni', listen: `0.0.0.0:${EDGE_PORT}`, default: 'reject' },
+        { name: 'sni', type: 'sni', listen: `${ROUTER4}:${SNI_PORT}`, default: 'passthrough' },
       ],
       routes: [
         { name: 'routed', match: { protocols: ['tls'], hosts: ['rule.test'] }, action: { forward: `${SERVER4}:8443` } },
@@ -187,6 +208,8 @@ async function buildLab(fw: Firewall): Promise<Lab> {
         // ugate's own 'edge' listener by the router's LAN address: not one of the literal listen
         // addresses, so the dial goes out and comes back in
         { name: 'self', match: { listeners: ['lan'], hosts: ['self.test'] }, action: { forward: `${ROUTER4}:${EDGE_PORT}` } },
+        // one router service that LAN clients may reach through the proxy, by explicit permission
+        { name: 'router-admin', match: { listeners: ['proxy'], dstPorts: [ROUTER_ONLY_PORT] }, action: 'passthrough', allowGatewayHost: true },
       ],
       timeouts: { grace: '1s', connect: '700ms' },
     }),
@@ -202,6 +225,7 @@ async function buildLab(fw: Firewall): Promise<Lab> {
     destroy: async () => {
       await gw.stop();
       serverProc.kill('SIGTERM');
+      routerProc.kill('SIGTERM');
       cleanup();
     },
   };
@@ -426,6 +450,56 @@ export function captureTests(fw: Firewall): void {
     t.like(outer, { listener: 'lan', backend: `${ROUTER4}:${EDGE_PORT}` });
     // one hop, not a chain of them
     t.is(l.gw.accessLog().filter((x) => x.sni === 'self.test').length, 2);
+  });
+
+  declare(title('a LAN client cannot reach the router itself through ugate: loopback, unspecified, its own address, link-local'), async (t) => {
+    const l = await labReady();
+    const proxy = `${ROUTER4}:${PROXY_PORT}`;
+    // SOCKS5 by address and by name: reply 2, "connection not allowed by ruleset"
+    for (const [flag, url] of [
+      ['--socks5', 'http://127.0.0.1/'],
+      ['--socks5-hostname', 'http://localhost/'],
+      ['--socks5', 'http://0.0.0.0/'],
+      ['--socks5', 'http://[::1]/'],
+      ['--socks5', 'http://[::ffff:127.0.0.1]/'],
+      ['--socks5', `http://${ROUTER4}:${ROUTER_LAN_SERVICE_PORT}/`],
+      ['--socks5', 'http://169.254.169.254/'],
+    ]) {
+      const r = await curlIn(l, ['-g', flag!, proxy, url!]);
+      t.is(r.code, 97, `${flag} ${url}: ${r.stderr}`);
+      t.regex(r.stderr, /\(2\)/, `${flag} ${url}`);
+    }
+    // HTTP proxy (absolute form and CONNECT): 403
+    const abs = await curlIn(l, ['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://${proxy}`, 'http://127.0.0.1/']);
+    t.is(abs.stdout, '403');
+    const tunnel = await curlIn(l, ['-p', '-x', `http://${proxy}`, `http://${ROUTER4}:${ROUTER_LAN_SERVICE_PORT}/`]);
+    t.regex(tunnel.stderr, /403/);
+    // Passthrough by Host header on an sni listener
+    const host = await curlIn(l, ['-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: localhost', `http://${ROUTER4}:${SNI_PORT}/`]);
+    t.is(host.stdout, '403');
+    const lines = await waitFor(() => {
+      const x = l.gw.accessLog().filter((y) => /on the gateway host itself/.test(y.error ?? ''));
+      return x.length >= 10 ? x : undefined;
+    });
+    t.true(lines.every((x) => x.close === 'rejected'));
+    t.true(lines.some((x) => /is loopback/.test(x.error!)) && lines.some((x) => /is an address of this host/.test(x.error!)) && lines.some((x) => /is link-local/.test(x.error!)));
+  });
+
+  declare(title('a route with allowGatewayHost lets LAN clients reach that router service, and nothing else reached it before'), async (t) => {
+    const l = await labReady();
+    const r = await curlIn(l, ['--socks5', `${ROUTER4}:${PROXY_PORT}`, `http://127.0.0.1:${ROUTER_ONLY_PORT}/admin`]);
+    t.is(r.code, 0, r.stderr);
+    // The first connection the router's services ever accepted: every refusal above stopped at ugate.
+    t.like(JSON.parse(r.stdout), { server: 'router-local', url: '/admin', conn: 1 });
+  });
+
+  declare(title('an OUTPUT redirect that brings ugate its own connection back: the client gets an HTTP error, not an empty reply'), async (t) => {
+    const l = await labReady();
+    const r = await curlIn(l, ['-w', '\n%{http_code}', '-x', `http://${ROUTER4}:${PROXY_PORT}`, `http://${SERVER4}:${LOOP_PORT}/`]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, /^502 Bad Gateway: forwarding loop\n+502$/);
+    const inner = await waitFor(() => l.gw.accessLog().find((x) => x.close === 'loop' && x.dst === `${SERVER4}:${LOOP_PORT}`));
+    t.like(inner, { listener: 'lan', proto: 'http' });
   });
 
   // --- Gateway API routes on the redirect listener (routes.yaml): routed.test goes to the
