@@ -1,6 +1,6 @@
 // SOCKS5 (RFC 1928) with username/password auth (RFC 1929): pure parsers and reply builders.
 
-import { isIPLiteral } from '../route/cidr.ts';
+import { formatIPv6, isIPLiteral } from '../route/cidr.ts';
 import { dnsName } from '../sniff/tls.ts';
 import { fail, more, ok, type SniffResult } from '../sniff/types.ts';
 
@@ -64,22 +64,6 @@ export interface ConnectRequest {
   port: number;
   /** 1 IPv4, 3 domain name, 4 IPv6 */
   addressType: 1 | 3 | 4;
-}
-
-export function formatIPv6(b: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  if (bestAt < 0) return groups.join(':');
-  return `${groups.slice(0, bestAt).join(':')}::${groups.slice(bestAt + bestLen).join(':')}`;
 }
 
 /** Parses a request. Unsupported commands still parse (the caller replies CommandNotSupported). */

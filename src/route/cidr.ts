@@ -92,21 +92,25 @@ export function effectiveAddress(ip: Uint8Array): Uint8Array {
   return a;
 }
 
-/** An IP (4 or 16 bytes) as text: dotted quad, or IPv6 with the longest zero run as "::". */
-export function formatIP(ip: Uint8Array): string {
-  if (ip.length === 4) return ip.join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => (ip[i * 2]! << 8) | ip[i * 2 + 1]!);
-  let best = -1;
+/** An IPv6 address (16 bytes) as text, the longest run of zero groups as "::" (RFC 5952). */
+export function formatIPv6(b: Uint8Array): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  let bestAt = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
     let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
     i = j === i ? i + 1 : j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  if (bestAt < 0) return groups.join(':');
+  return `${groups.slice(0, bestAt).join(':')}::${groups.slice(bestAt + bestLen).join(':')}`;
+}
+
+/** An IP (4 or 16 bytes) as text. */
+export function formatIP(ip: Uint8Array): string {
+  return ip.length === 4 ? ip.join('.') : formatIPv6(ip);
 }
 
 /** The effective address (see effectiveAddress) of an IP literal as text; other input unchanged. */

@@ -2,8 +2,7 @@
 // (SO_ORIGINAL_DST, getsockname, bind, connect). Endian-clean: sa_family is in host byte order,
 // port and address in network byte order.
 
-import { parseIPv4, parseIPv6 } from '../route/cidr.ts';
-import { formatIPv6 } from '../proxy/socks5.ts';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../route/cidr.ts';
 import type { SocketAddress } from './types.ts';
 
 export const AF_INET = 2;

@@ -1,8 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { formatAccessLog, type ConnectionRecord } from '../../src/core/access-log.ts';
-import { formatIPv6 } from '../../src/proxy/socks5.ts';
-import { parseIPv6 } from '../../src/route/cidr.ts';
+import { formatIPv6, parseIPv6 } from '../../src/route/cidr.ts';
 import { AF_INET, AF_INET6, decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE, SOCKADDR_IN_SIZE } from '../../src/runtime/sockaddr.ts';
 
 // ---------------------------------------------------------------------------

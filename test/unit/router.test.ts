@@ -3,8 +3,7 @@ import fc from 'fast-check';
 import { isIPv6 } from 'node:net';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Action, Protocol } from '../../src/config/model.ts';
-import { formatIPv6 } from '../../src/proxy/socks5.ts';
-import { cidrContains, formatHostPort, isIPLiteral, parseCidr, parseIP, parseIPv4, parseIPv6 } from '../../src/route/cidr.ts';
+import { cidrContains, effectiveAddress, effectiveHost, formatHostPort, formatIP, formatIPv6, isIPLiteral, parseCidr, parseIP, parseIPv4, parseIPv6 } from '../../src/route/cidr.ts';
 import { hostnameError, matchHostname, parseHostnamePattern } from '../../src/route/hostname.ts';
 import { Router, type ConnectionFacts } from '../../src/route/router.ts';
 
@@ -647,5 +646,48 @@ test('property: parseIPv6 agrees with node:net isIPv6 on IPv6-like text', (t) =>
       t.is(parseIPv6(s) !== null, isIPv6(s), JSON.stringify(s));
     }),
     { numRuns: 2000 },
+  );
+});
+
+// ---------------------------------------------------------------------------
+// The address the kernel connects to
+
+test('effectiveAddress: the unspecified address is loopback, IPv4-mapped is IPv4, the rest unchanged', (t) => {
+  const rows: [string, string][] = [
+    ['0.0.0.0', '127.0.0.1'],
+    ['::', '::1'],
+    ['::ffff:0.0.0.0', '127.0.0.1'],
+    ['::ffff:127.0.0.1', '127.0.0.1'],
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['10.1.2.3', '10.1.2.3'],
+    ['0.1.2.3', '0.1.2.3'],
+    ['::1', '::1'],
+    ['2001:db8::1', '2001:db8::1'],
+    ['::0.0.0.1', '::1'], // IPv4-compatible ::1 is ::1 itself
+  ];
+  for (const [input, out] of rows) {
+    t.is(formatIP(effectiveAddress(parseIP(input)!)), out, input);
+    t.is(effectiveHost(input), out, input);
+  }
+  t.is(effectiveHost('example.com'), 'example.com', 'names are left alone');
+});
+
+test('dstCidrs match the effective address: 0.0.0.0, [::], [::ffff:0.0.0.0] meet a rule on loopback', (t) => {
+  const r = new Router(
+    loadConfig([['c', JSON.stringify({ listeners: [{ name: 'l', type: 'mixed', listen: '127.0.0.1:0' }], routes: [{ name: 'lo', match: { dstCidrs: ['127.0.0.0/8', '::1/128'] }, action: 'reject' }] })]]),
+  );
+  for (const ip of ['0.0.0.0', '::', '::ffff:0.0.0.0', '::ffff:127.0.0.9', '127.1.2.3', '::1']) {
+    t.is(r.route({ listener: 'l', listenerType: 'mixed', protocol: 'socks5', host: null, dstIp: parseIP(ip), dstPort: 80, srcIp: parseIP('10.0.0.2')! }).route, 'lo', ip);
+  }
+  t.is(r.route({ listener: 'l', listenerType: 'mixed', protocol: 'socks5', host: null, dstIp: parseIP('10.0.0.1'), dstPort: 80, srcIp: parseIP('10.0.0.2')! }).route, null);
+});
+
+test('property: formatIP and effectiveHost agree with parseIP for any address', (t) => {
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ minLength: 16, maxLength: 16 })), (bytes) => {
+      const text = formatIP(bytes);
+      t.deepEqual(parseIP(text), bytes);
+      t.deepEqual(parseIP(effectiveHost(text)), effectiveAddress(bytes));
+    }),
   );
 });
