@@ -103,7 +103,8 @@ function transferCodings(headers: Headers): string[] | string | null {
     for (let j = start; j < out.length; j++) {
       let c = out[j];
       const semi = c.indexOf(';');
-      if (semi >= 0) c = c.slice(0, semi).trimEnd();
+      // OWS before the parameters is spaces and tabs only (RFC 9110 §5.6.3), not any Unicode space.
+      if (semi >= 0) c = c.slice(0, semi).replace(/[ \t]+$/, '');
       if (!isToken(c)) return `bad transfer coding "${out[j]}"`;
       out[j] = c.toLowerCase();
     }

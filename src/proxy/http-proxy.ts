@@ -4,6 +4,7 @@
 import { parseAuthority, type HttpRequestHead } from '../sniff/http1.ts';
 import type { Credentials } from './socks5.ts';
 import { latin1Encode } from '../http/bytes.ts';
+import { removeHopByHop } from '../http/head.ts';
 
 export type ProxyRequest =
   | { kind: 'connect'; host: string; port: number }
@@ -30,28 +31,26 @@ export function interpretProxyRequest(head: HttpRequestHead): ProxyRequest | Pro
   return { kind: 'http', host: a.host, port: a.port ?? 80, path: rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}` };
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade']);
+/** Fields for this proxy alone: the origin never sees the client's proxy credentials. */
+const PROXY_ONLY = new Set(['proxy-authorization', 'proxy-authenticate']);
 
 /**
  * The head sent to the origin for a plain proxy request: origin-form target, hop-by-hop headers
- * removed, and `Connection: close`, because this connection is forwarded at L4 to one origin and a
- * keep-alive client could otherwise send its next request, for another host, down the same tunnel.
+ * removed (as every other head ugate rewrites: framing fields stay even when Connection names
+ * them, since the body goes on verbatim), and `Connection: close`, because this connection is
+ * forwarded at L4 to one origin and a keep-alive client could otherwise send its next request,
+ * for another host, down the same tunnel.
  */
 export function rewriteForOrigin(head: HttpRequestHead, req: { host: string; port: number; path: string }): Uint8Array {
-  const named = new Set(
-    head.headers
-      .filter(([n]) => n.toLowerCase() === 'connection')
-      .flatMap(([, v]) => v.split(',').map((t) => t.trim().toLowerCase())),
-  );
   const lines = [`${head.method} ${req.path} HTTP/${head.version}`];
   // RFC 9112 §3.2.2: the Host sent on is the request target's, whatever Host the client sent, so the
   // origin serves the name that was routed and dialed.
   const h = req.host.includes(':') ? `[${req.host}]` : req.host;
   const host = req.port === 80 ? h : `${h}:${req.port}`;
   let hasHost = false;
-  for (const [n, val] of head.headers) {
+  for (const [n, val] of removeHopByHop(head.headers)) {
     const lower = n.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (PROXY_ONLY.has(lower)) continue;
     if (lower === 'host') {
       if (!hasHost) lines.push(`${n}: ${host}`);
       hasHost = true;

@@ -20,9 +20,16 @@ export function parseIPv4(s: string): Uint8Array | null {
   return out;
 }
 
+/** An interface name as a zone id ("fe80::1%br-lan"): 1 to 15 of the characters names use. */
+const ZONE_ID = /^[0-9A-Za-z._~@+-]{1,15}$/;
+
 export function parseIPv6(s: string): Uint8Array | null {
   const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
+  if (zone >= 0) {
+    // A zone is part of the literal: "::1%\r\nanything" is not an address.
+    if (!ZONE_ID.test(s.slice(zone + 1))) return null;
+    s = s.slice(0, zone);
+  }
   let tail: Uint8Array | null = null;
   // An embedded IPv4 tail ("::ffff:1.2.3.4") takes the last 32 bits.
   const lastColon = s.lastIndexOf(':');

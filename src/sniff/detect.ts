@@ -16,7 +16,8 @@ export type Sniffed =
 
 /**
  * ok when one sniffer recognises the bytes (or none can: opaque), more while any still might,
- * error when the bytes claim a protocol but break it (e.g. a malformed ClientHello) or exceed its cap.
+ * else error when the bytes claim a protocol but break it (e.g. a malformed ClientHello) or exceed
+ * its cap. A prefix of a message therefore gives more or the whole message's result.
  */
 export function detect(buf: Uint8Array, maxBytes: number): SniffResult<Sniffed> {
   const results: [SniffResult<unknown>, (v: never) => Sniffed][] = [
@@ -32,6 +33,8 @@ export function detect(buf: Uint8Array, maxBytes: number): SniffResult<Sniffed> 
     if (r.status === 'more') waiting = true;
     else if (r.error.code !== 'not-this-protocol') claimed ??= r.error;
   }
-  if (claimed) return { status: 'error', error: claimed };
-  return waiting ? more : ok({ protocol: 'opaque' }, 0);
+  // A sniffer still waiting wins over another's error: the first bytes of an HTTP/2 preface are a
+  // malformed HTTP/1 request line until the preface is whole (so the result only changes once).
+  if (waiting) return more;
+  return claimed ? { status: 'error', error: claimed } : ok({ protocol: 'opaque' }, 0);
 }

@@ -73,17 +73,14 @@ export interface TargetResult {
   failures: number;
   seconds: number;
   details: fc.RunDetails<[any]>;
-  /** FUZZ_KNOWN_BUGS=count: hits per known bug in this target's cases */
-  knownBugs: [KnownBug, number][];
 }
 
 /** Runs one target for `numRuns` cases; FC_SEED / FC_PATH (test/helpers/fast-check-seed.ts) apply through fc.configureGlobal. */
 export function runTarget(t: FuzzTarget, numRuns: number): TargetResult {
-  knownBugHits.clear();
   const start = performance.now();
   const details = fc.check(t.property(), { numRuns });
   const seconds = (performance.now() - start) / 1000;
-  return { name: t.name, runs: details.numRuns, failures: details.failed ? 1 : 0, seconds, details, knownBugs: [...knownBugHits] };
+  return { name: t.name, runs: details.numRuns, failures: details.failed ? 1 : 0, seconds, details };
 }
 
 /** The failure as fast-check reports it, plus the commands that run exactly this case again. */
@@ -180,36 +177,6 @@ class Violation extends Error {
 /** Asserts an invariant; the message is only built on failure. */
 function must(cond: unknown, what: () => string): asserts cond {
   if (!cond) throw new Violation(what());
-}
-
-// --- parser bugs this harness found (reported, not fixed here: src/ is not this harness's to change)
-//
-// A violation that matches one of these narrowly fails like any other, so the property stays
-// red until the parser is fixed. FUZZ_KNOWN_BUGS=count instead counts it and goes on, so that a
-// long run still puts every case through the parser's other invariants; the runners print the
-// counts. Any violation that does not match the known pattern fails in both modes.
-
-export const KNOWN_BUGS = {
-  'detect-not-monotone':
-    'sniff/detect.ts detect: a prefix of a valid message gives error (one sniffer\'s malformed claim) while another sniffer still says more: e.g. the first 12..23 bytes of the HTTP/2 preface, or "SSH-2.0-a b\\x80" before its line end',
-  'rewrite-drops-framing':
-    'proxy/http-proxy.ts rewriteForOrigin: "Connection: content-length" or "Connection: transfer-encoding" removes the framing field from the head sent upstream while the body is forwarded verbatim (framing.ts protects these names; rewriteForOrigin does not)',
-  'te-parameter-trim':
-    'http/framing.ts transferCodings: the part before ";" is trimmed with String.prototype.trimEnd (also strips \\xa0), so "chunked\\xa0;a=b" is chunked while "chunked\\xa0" is refused',
-  'ipv6-embedded-ipv4-leading-zero':
-    'sniff/http1.ts parseAuthority (isIpv6): an embedded IPv4 part with leading zeros ("[::ffff:127.000.000.001]") is accepted; route/cidr parseIPv6 (the router) and node:net refuse it',
-  'socks-ipv6-zone-any-bytes':
-    'proxy/socks5.ts parseRequest: a DOMAINNAME "::1%<any bytes>" (spaces, CR/LF, "[") counts as an IP literal (route/cidr parseIPv6 ignores everything after "%"), which node:net does not accept as an IP',
-} as const;
-export type KnownBug = keyof typeof KNOWN_BUGS;
-
-/** Hits per known bug since the last reset (FUZZ_KNOWN_BUGS=count). */
-export const knownBugHits = new Map<KnownBug, number>();
-const countKnownBugs = process.env.FUZZ_KNOWN_BUGS === 'count';
-
-function knownBug(id: KnownBug, what: () => string): void {
-  if (!countKnownBugs) throw new Violation(`[known bug ${id}] ${what()}`);
-  knownBugHits.set(id, (knownBugHits.get(id) ?? 0) + 1);
 }
 
 /** Calls `f`; a throw becomes a violation that names the call. */
@@ -407,8 +374,6 @@ interface SniffSpec<T, O> {
   value?(v: T, buf: Uint8Array, length: number, o: O): void;
   /** further checks on every case (differential ones) */
   also?(buf: Uint8Array, o: O, r: SniffResult<T>): void;
-  /** a monotonicity violation on `prefix` that matches a known bug */
-  knownNotMonotone?(prefix: Uint8Array, o: O, p: SniffResult<T>): KnownBug | null;
 }
 
 /** A valid message built by a generator. */
@@ -518,9 +483,7 @@ function checkSniff<T, O>(spec: SniffSpec<T, O>, c: SniffCase<O>): void {
     const sameCap = p.status === 'error' && r.status === 'error' && p.error.code === 'too-large' && r.error.code === 'too-large' && p.error.field === r.error.field;
     if (!(p.status === 'more' || same(p, r) || sameCap)) {
       const what = () => `not monotone: the prefix of ${k} bytes gives ${show(p)} but the whole input ${show(r)}`;
-      const id = spec.knownNotMonotone?.(buf.subarray(0, k), o, p);
-      if (id) knownBug(id, what);
-      else throw new Violation(what());
+      throw new Violation(what());
     }
   }
 
@@ -534,9 +497,7 @@ function checkSniff<T, O>(spec: SniffSpec<T, O>, c: SniffCase<O>): void {
         const p = parse(buf.subarray(0, k), 'parse of a prefix');
         if (p.status !== 'more') {
           const what = () => `prefix of ${k} bytes of a valid message: ${show(p)}, expected 'more'`;
-          const id = spec.knownNotMonotone?.(buf.subarray(0, k), o, p);
-          if (id) knownBug(id, what);
-          else throw new Violation(what());
+          throw new Violation(what());
         }
       }
       if (s.alt && s.alt.fits(o)) {
@@ -767,14 +728,9 @@ function canonicalHost(h: string): boolean {
   return h.includes(':') ? h === h.toLowerCase() && parseIPv6(h) !== null : dnsName(h) === h;
 }
 
-/** An IPv6 text whose embedded IPv4 part has an octet with a leading zero ("::ffff:1.2.3.04"). */
-const leadingZeroV4Tail = (h: string) => /:((\d{1,3}\.){3}\d{1,3})$/.test(h) && /(^|[.:])0\d/.test(h.slice(h.lastIndexOf(':')));
-
 /** Fails unless `h` is canonical; a known bug when it is an IPv6 text with a leading-zero IPv4 tail. */
 function mustBeCanonicalHost(h: string, what: () => string): void {
-  if (canonicalHost(h)) return;
-  if (h.includes(':') && leadingZeroV4Tail(h)) knownBug('ipv6-embedded-ipv4-leading-zero', what);
-  else throw new Violation(what());
+  if (!canonicalHost(h)) throw new Violation(what());
 }
 
 const http1Spec: SniffSpec<HttpRequestHead, Http1Limits> = {
@@ -868,8 +824,7 @@ const authorityTarget = target(
       const router = parseIPv6(inner) !== null;
       if ((r !== null) !== (router && portOk)) {
         const what = () => `IPv6 literal ${show(inner)}: parseAuthority says ${r !== null ? 'valid' : 'invalid'}, route/cidr parseIPv6 says ${router ? 'valid' : 'invalid'}`;
-        if (r !== null && leadingZeroV4Tail(inner)) knownBug('ipv6-embedded-ipv4-leading-zero', what);
-        else throw new Violation(what());
+        throw new Violation(what());
       }
     }
     if (r === null) return;
@@ -976,10 +931,6 @@ const detectTarget = target(
         fields: [...new Set([...TLS_FIELDS, ...HTTP1_FIELDS, 'preface', 'banner', 'version', 'software', 'comments'])],
         minOk: 0,
         cap: (o) => Math.max(maxBuffered(o.maxBytes), defaultHttp1Limits.maxHeadBytes),
-        knownNotMonotone: (prefix, o, p) =>
-          p.status === 'error' && [parseClientHello(prefix, o.maxBytes), parseHttp2Preface(prefix), parseSshBanner(prefix), parseHttp1Request(prefix)].some((x) => x.status === 'more')
-            ? 'detect-not-monotone'
-            : null,
         also(buf, o, r) {
           const each: [string, SniffResult<unknown>][] = [
             ['tls', parseClientHello(buf, o.maxBytes)],
@@ -1127,8 +1078,7 @@ const socksRequestTarget = target(
           must(length === (v.addressType === 1 ? 10 : v.addressType === 4 ? 22 : 7 + buf[4]!), () => `length ${length} for ATYP ${v.addressType}`);
           if (!(isIP(v.host) !== 0 || dnsName(v.host) === v.host)) {
             const what = () => `host ${show(v.host)} is neither an IP literal (node:net isIP) nor a canonical DNS name`;
-            if (v.host.includes('%') && parseIP(v.host) !== null) knownBug('socks-ipv6-zone-any-bytes', what);
-            else throw new Violation(what());
+            throw new Violation(what());
           }
         },
       },
@@ -1139,7 +1089,10 @@ const socksRequestTarget = target(
 // ---------------------------------------------------------------------------------------------
 // proxy/http-proxy.ts: interpretProxyRequest (+ rewriteForOrigin), proxyCredentials
 
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade']);
+/** What rewriteForOrigin drops: the hop-by-hop fields of http/head.ts, and the proxy's own credentials. */
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+/** Framing and target fields stay even when Connection names them (the body goes on verbatim). */
+const PROTECTED = new Set(['content-length', 'transfer-encoding', 'host']);
 
 /** Proxy-style requests: absolute http:// and other schemes, CONNECT, with framing and hop-by-hop fields. */
 const proxyRequestTextArb: fc.Arbitrary<string> = fc
@@ -1217,15 +1170,14 @@ const proxyTarget = target(
     const last = v.headers[v.headers.length - 1];
     must(last !== undefined && last[0] === 'Connection' && last[1] === 'close', () => `last field ${show(last)} is not Connection: close`);
     const named = connectionTokens(head.headers);
-    const kept = head.headers.filter(([n]) => !HOP.has(n.toLowerCase()) && !named.has(n.toLowerCase()) && n.toLowerCase() !== 'host');
+    const kept = head.headers.filter(([n]) => !HOP.has(n.toLowerCase()) && !(named.has(n.toLowerCase()) && !PROTECTED.has(n.toLowerCase())) && n.toLowerCase() !== 'host');
     const others = v.headers.filter(([n]) => n.toLowerCase() !== 'host').slice(0, -1);
     must(same(others, kept), () => `fields sent on ${show(others)} ≠ the client's minus hop-by-hop ${show(kept)}`);
     const before = framingOutcome(requestBodyFraming(head.headers, head.version));
     const after = framingOutcome(requestBodyFraming(v.headers, v.version));
     if (before !== after) {
       const what = () => `body framing changed by the rewrite: the client's head gives ${before}, the head sent upstream ${after} (the body bytes are forwarded unchanged)`;
-      if (named.has('content-length') || named.has('transfer-encoding')) knownBug('rewrite-drops-framing', what);
-      else throw new Violation(what());
+      throw new Violation(what());
     }
   },
 );
@@ -1734,11 +1686,9 @@ const framingTarget = target(
     const req = noThrow('requestBodyFraming', () => requestBodyFraming(headers, version));
     const res = noThrow('responseBodyFraming', () => responseBodyFraming(method, status, headers, version));
     for (const f of [req, res]) if (!isFramingError(f) && f.type === 'length') must(Number.isSafeInteger(f.length) && f.length >= 0, () => `length ${f.length}`);
-    const teTrim = headers.some(([n, x]) => n.toLowerCase() === 'transfer-encoding' && /\xa0[ \t\xa0]*;/.test(x));
     const agree = (got: string, want: string, what: () => string) => {
       if (got === want) return;
-      if (teTrim) knownBug('te-parameter-trim', what);
-      else throw new Violation(what());
+      throw new Violation(what());
     };
     agree(framingOutcome(req), refRequest(headers, version), () => `request: ${framingOutcome(req)} (${show(req)}), documented rules give ${refRequest(headers, version)}`);
     agree(framingOutcome(res), refResponse(method, status, headers, version), () => `response: ${framingOutcome(res)} (${show(res)}), documented rules give ${refResponse(method, status, headers, version)}`);
@@ -1907,7 +1857,7 @@ const ipTarget = target(
   [
     'never throws; deterministic; null or 4 bytes (text without ":") / 16 bytes (with ":"); isIPLiteral = (parseIP ≠ null)',
     'parseIPv4 accepts exactly what node:net isIPv4 accepts, and gives the dotted bytes back',
-    'parseIPv6 (without a zone) accepts exactly what node:net isIPv6 accepts; "%zone" is ignored',
+    'parseIPv6 (without a zone) accepts exactly what node:net isIPv6 accepts; a "%zone" of 1-15 interface-name characters leaves the address as it is, any other zone makes it no address',
     'the canonical text of the bytes parses to the same bytes; generated addresses (full, compressed, embedded IPv4, upper case) parse to their bytes',
   ],
   ipTextArb,
@@ -1923,7 +1873,8 @@ const ipTarget = target(
     const v6 = parseIPv6(s);
     const zone = s.indexOf('%');
     if (zone < 0) must((v6 !== null) === isIPv6(s), () => `parseIPv6(${show(s)}) ${v6 ? 'accepts' : 'refuses'}, node:net isIPv6 ${isIPv6(s) ? 'accepts' : 'refuses'}`);
-    else must(same(v6, parseIPv6(s.slice(0, zone))), () => 'the zone changes the address');
+    else if (/^[0-9A-Za-z._~@+-]{1,15}$/.test(s.slice(zone + 1))) must(same(v6, parseIPv6(s.slice(0, zone))), () => 'the zone changes the address');
+    else must(v6 === null, () => `${show(s)}: a zone that is no interface name, yet an address`);
     if (v6) must(same(parseIPv6(canonicalV6(v6)), v6), () => `canonical text ${canonicalV6(v6)} does not parse back`);
   },
 );

@@ -7,15 +7,12 @@
 //   FUZZ_RUNS=20000 npm run fuzz                   fewer (or more) cases per parser
 //   FUZZ_ONLY='socks5,cidr' npm run fuzz           parsers whose name contains one of these
 //   FC_SEED=N FC_PATH="…" FUZZ_ONLY='<name>' npm run fuzz   one failure again, exactly
-//   FUZZ_KNOWN_BUGS=count npm run fuzz             count the parser bugs already found (KNOWN_BUGS in
-//                                                  properties.ts) instead of stopping at them, so every
-//                                                  parser still runs all its cases; other failures stop as usual
 //
 // FC_SEED / FC_PATH are read by test/helpers/fast-check-seed.ts, as for every property test.
 // The machine may be shared: run it under `nice -n 19`, one at a time.
 
 import '../helpers/fast-check-seed.ts';
-import { KNOWN_BUGS, failureReport, runTarget, selectTargets, targets, type KnownBug, type TargetResult } from './properties.ts';
+import { failureReport, runTarget, selectTargets, targets, type TargetResult } from './properties.ts';
 
 const runsText = process.env.FUZZ_RUNS ?? '1000000';
 if (!/^\d+$/.test(runsText.replace(/_/g, '')) || Number(runsText.replace(/_/g, '')) < 1) {
@@ -35,10 +32,7 @@ if (process.env.FC_PATH && selected.length !== 1) {
 
 const width = Math.max(...selected.map((t) => t.name.length));
 const row = (name: string, cases: string, failures: string, seconds: string) => `${name.padEnd(width)}  ${cases.padStart(10)}  ${failures.padStart(8)}  ${seconds.padStart(8)}`;
-const counting = process.env.FUZZ_KNOWN_BUGS === 'count';
-console.log(
-  `fuzz: ${runs.toLocaleString('en-US')} cases per parser, ${selected.length} parsers${process.env.FC_SEED ? `, FC_SEED=${process.env.FC_SEED}` : ''}${counting ? ', known parser bugs counted, not failed (FUZZ_KNOWN_BUGS=count)' : ''}`,
-);
+console.log(`fuzz: ${runs.toLocaleString('en-US')} cases per parser, ${selected.length} parsers${process.env.FC_SEED ? `, FC_SEED=${process.env.FC_SEED}` : ''}`);
 console.log(row('parser', 'cases', 'failures', 'seconds'));
 
 const results: TargetResult[] = [];
@@ -52,18 +46,7 @@ const total = (performance.now() - started) / 1000;
 const failed = results.filter((r) => r.failures > 0);
 console.log(row('total', String(results.reduce((n, r) => n + r.runs, 0)), String(failed.length), total.toFixed(1)));
 
-const hits = new Map<KnownBug, number>();
-for (const r of results) for (const [id, n] of r.knownBugs) hits.set(id, (hits.get(id) ?? 0) + n);
-if (hits.size > 0) {
-  console.log('\nknown parser bugs hit (counted, not failed):');
-  for (const [id, n] of hits) console.log(`  ${id}: ${n} cases — ${KNOWN_BUGS[id]}`);
-}
-
-for (const r of failed) {
-  console.log(`\n${failureReport(r)}`);
-  const known = /\[known bug ([a-z0-9-]+)\]/.exec(String((r.details.errorInstance as Error | undefined)?.message));
-  if (known) console.log(`this is a known parser bug: ${KNOWN_BUGS[known[1] as KnownBug] ?? known[1]}`);
-}
+for (const r of failed) console.log(`\n${failureReport(r)}`);
 if (failed.length > 0) {
   console.log(`\n${failed.length} of ${results.length} parsers failed: ${failed.map((r) => r.name).join('; ')}`);
   process.exit(1);

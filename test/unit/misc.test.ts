@@ -3,6 +3,10 @@ import fc from 'fast-check';
 import { formatAccessLog, type ConnectionRecord } from '../../src/core/access-log.ts';
 import { formatIPv6, parseIPv6 } from '../../src/route/cidr.ts';
 import { AF_INET, AF_INET6, decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE, SOCKADDR_IN_SIZE } from '../../src/runtime/sockaddr.ts';
+import { requestBodyFraming } from '../../src/http/framing.ts';
+import { parseRequest } from '../../src/proxy/socks5.ts';
+import { detect } from '../../src/sniff/detect.ts';
+import { parseAuthority } from '../../src/sniff/http1.ts';
 
 // ---------------------------------------------------------------------------
 // sockaddr
@@ -179,4 +183,37 @@ test('property: an access log line is one line of key=value pairs', (t) => {
     { numRuns: 300 },
   );
   t.pass();
+});
+
+// ---------------------------------------------------------------------------
+// Parser bugs the fuzzer found (test/fuzz), each pinned by its counterexample
+
+test('detect: every prefix of an HTTP/2 preface or an SSH banner is "more", never an error', (t) => {
+  const preface = new TextEncoder().encode('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  for (let k = 1; k < preface.length; k++) t.is(detect(preface.subarray(0, k), 16384).status, 'more', `${k} bytes`);
+  t.like(detect(preface, 16384), { status: 'ok', value: { protocol: 'http2' } });
+  const banner = new TextEncoder().encode('SSH-2.0-a b\x80\r\n');
+  t.is(detect(banner.subarray(0, banner.length - 2), 16384).status, 'more');
+});
+
+test('framing: only spaces and tabs are trimmed before transfer-coding parameters', (t) => {
+  t.like(requestBodyFraming([['Transfer-Encoding', 'chunked ;a=b']], '1.1'), { type: 'chunked' });
+  t.true('error' in requestBodyFraming([['Transfer-Encoding', 'chunked\xa0;a=b']], '1.1'));
+  t.true('error' in requestBodyFraming([['Transfer-Encoding', 'chunked\xa0']], '1.1'));
+});
+
+test('parseAuthority: an IPv6 literal is one the router accepts (no leading zeros in an embedded IPv4, no zone)', (t) => {
+  t.deepEqual(parseAuthority('[::ffff:127.0.0.1]:80'), { host: '::ffff:127.0.0.1', port: 80 });
+  t.is(parseAuthority('[::ffff:127.000.000.001]'), null);
+  t.is(parseAuthority('[::ffff:0.0.00.0]'), null);
+  t.is(parseAuthority('[fe80::1%25eth0]'), null);
+});
+
+test('parseIPv6: a zone is an interface name; anything else after "%" is no address', (t) => {
+  t.deepEqual(parseIPv6('fe80::1%br-lan'), parseIPv6('fe80::1'));
+  for (const s of ['::1%', '::1%\r\nforged', '0:0:0:0:0:0:0:0%', '::%eth0::', '::1%a b']) t.is(parseIPv6(s), null, JSON.stringify(s));
+  // so SOCKS5 by name cannot pass such a string off as an address
+  const name = '::1%\r\nforged';
+  const req = new Uint8Array([5, 1, 0, 3, name.length, ...new TextEncoder().encode(name), 0, 80]);
+  t.is(parseRequest(req).status, 'error');
 });

@@ -268,7 +268,15 @@ test('rewriteForOrigin drops hop-by-hop headers and closes', (t) => {
     'connection: Cookie2',
     'Cookie2: x',
   );
-  t.is(rewrite(h), 'GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8\r\nAccept: */*\r\nCookie: a=b; c=d\r\nConnection: close\r\n\r\n');
+  // Trailer is end-to-end (RFC 9110 §6.6.2): it goes on, as with HTTPRoutes (http/head.ts).
+  t.is(rewrite(h), 'GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8\r\nAccept: */*\r\nTrailer: X-Sum\r\nCookie: a=b; c=d\r\nConnection: close\r\n\r\n');
+});
+
+test('rewriteForOrigin keeps the framing fields that Connection names: the body goes on verbatim', (t) => {
+  const h = req('POST http://example.com/ HTTP/1.1', 'Host: example.com', 'Connection: content-length, transfer-encoding, host', 'Content-Length: 5');
+  t.is(rewrite(h), 'POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\nConnection: close\r\n\r\n');
+  const c = req('POST http://example.com/ HTTP/1.1', 'Host: example.com', 'Connection: Transfer-Encoding', 'Transfer-Encoding: chunked');
+  t.is(rewrite(c), 'POST / HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
 });
 
 test('rewriteForOrigin adds Host when missing', (t) => {
