@@ -20,8 +20,11 @@ export function parseIPv4(s: string): Uint8Array | null {
   return out;
 }
 
-/** An interface name as a zone id ("fe80::1%br-lan"): 1 to 15 of the characters names use. */
-const ZONE_ID = /^[0-9A-Za-z._~@+-]{1,15}$/;
+/**
+ * An interface name as a zone id ("fe80::1%br-lan"): 1 to 15 letters, digits, "." or "-", the
+ * characters Node's own IP parser accepts there, so a literal here is a literal when dialled too.
+ */
+const ZONE_ID = /^[0-9A-Za-z.-]{1,15}$/;
 
 export function parseIPv6(s: string): Uint8Array | null {
   const zone = s.indexOf('%');

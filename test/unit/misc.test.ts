@@ -211,7 +211,7 @@ test('parseAuthority: an IPv6 literal is one the router accepts (no leading zero
 
 test('parseIPv6: a zone is an interface name; anything else after "%" is no address', (t) => {
   t.deepEqual(parseIPv6('fe80::1%br-lan'), parseIPv6('fe80::1'));
-  for (const s of ['::1%', '::1%\r\nforged', '0:0:0:0:0:0:0:0%', '::%eth0::', '::1%a b']) t.is(parseIPv6(s), null, JSON.stringify(s));
+  for (const s of ['::1%', '::1%\r\nforged', '0:0:0:0:0:0:0:0%', '::%eth0::', '::1%a b', '::%_a']) t.is(parseIPv6(s), null, JSON.stringify(s));
   // so SOCKS5 by name cannot pass such a string off as an address
   const name = '::1%\r\nforged';
   const req = new Uint8Array([5, 1, 0, 3, name.length, ...new TextEncoder().encode(name), 0, 80]);
