@@ -172,7 +172,10 @@ test.serial('a proxy client that leaves while ugate dials a black hole takes its
   const log = await gw.waitForAccessLog(N, 5000);
   const elapsed = Date.now() - started;
   t.true(elapsed < 5000, `all ${N} ended within ${elapsed} ms, not after the 10 s connect timeout`);
-  t.deepEqual([...new Set(log.map((l) => l.close))], ['client-left']);
+  // A client that closes with ugate's SOCKS5 method reply still unread in its buffer sends a reset
+  // rather than a FIN (timing): either way it has left, and its dial was abandoned.
+  t.true(log.every((l) => l.close === 'client-left' || l.close === 'client-reset'), JSON.stringify([...new Set(log.map((l) => l.close))]));
+  t.true(log.every((l) => /connect aborted/.test(l.error ?? '')), 'each dial was aborted, none timed out');
   t.deepEqual([...new Set(log.map((l) => l.proto))].sort(), ['connect', 'socks5']);
   const after = await fdCount(pid);
   t.true(after <= baseline + 4, `descriptors: ${after} after, ${baseline} before`);
