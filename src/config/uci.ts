@@ -414,7 +414,9 @@ class Parser {
       let cmd = commandOf(word);
       if (cmd === null) {
         const bare = word.replace(/\s+$/, '');
-        if (bare === '') throw new Failure(start, "invalid command (empty statement after ';')");
+        // libuci reads the line end itself as the next command after a ";" that ends a statement,
+        // or after an empty extra argument followed by a space ("package x '' ").
+        if (bare === '') throw new Failure(start, "invalid command (the line ends where another command should follow: after ';' or an empty extra argument)");
         cmd = commandOf(bare);
         if (cmd === null) throw new Failure(start, `invalid command '${bare}'`);
         // libuci: "invalid command" / "<cmd> without name"

@@ -1826,8 +1826,10 @@ const uciTarget = target(
           must(o.line >= 1 && o.line <= lines.length, () => `option line ${o.line}`);
         }
       }
-      // (libuci accepts a ";" at the very end of the input but not before a line end: strtok finds no next word)
-      for (const extra of /;[ \t]*$/.test(text) ? [] : ['\n', '\n# fuzz\n']) {
+      // (libuci accepts a ";" at the very end of the input but not before a line end, and likewise an
+      // empty extra argument followed by a space or tab: strtok finds no next word at the end of the
+      // input, but the line end itself before one; checked against libuci's file.c)
+      for (const extra of /;[ \t]*$/.test(text) || /(''|"")[ \t]+$/.test(text) ? [] : ['\n', '\n# fuzz\n']) {
         const r2 = parseUci(text + extra);
         must(same(r2, r), () => `${show(extra)} appended changes the result: ${show(r2.ok ? plainUci(r2) : r2.error)}`);
       }

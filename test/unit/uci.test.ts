@@ -664,3 +664,11 @@ test('sectionLabel', (t) => {
   t.is(sectionLabel(s), '@route[2]');
   t.is(sectionLabel({ ...s, name: 'lan' }), 'lan');
 });
+
+test('an empty extra argument and a space before the line end: an error, as in libuci (the line end is read as a command)', (t) => {
+  t.true(parseUci("package config '' ").ok);
+  const r = parseUci("package config '' \n");
+  t.false(r.ok);
+  if (!r.ok) t.like(r.error, { line: 1, column: 19, message: "invalid command (the line ends where another command should follow: after ';' or an empty extra argument)" });
+  t.true(parseUci("package config ''\n").ok);
+});
