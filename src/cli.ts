@@ -63,13 +63,13 @@ function printManifestIssues(rt: Runtime, config: Config, prefix: string): numbe
 const IGNORED_SIGNAL_LOG_MS = 10_000;
 
 async function run(rt: Runtime, files: string[]): Promise<void> {
-  const config = await readConfig(rt, files);
-  printManifestIssues(rt, config, 'rejected: ');
-  const gw = new Gateway(rt, config);
+  // Signals are taken before anything else, so that none ends ugate silently even while it starts.
+  let gw: Gateway | null = null;
+  let graceMs = 0;
   let started = false;
   let stopping = false;
   const stop = (signal: string) => {
-    if (!started) {
+    if (!started || !gw) {
       rt.stderr(`ugate: ${signal} during start-up: exiting\n`);
       return rt.exit(0);
     }
@@ -78,16 +78,18 @@ async function run(rt: Runtime, files: string[]): Promise<void> {
       return rt.exit(0);
     }
     stopping = true;
-    rt.stderr(`ugate: ${signal}: no longer accepting; draining ${gw.stats.active} connection(s), grace ${config.timeouts.graceMs} ms\n`);
-    void gw.stop(config.timeouts.graceMs).then(() => {
-      const s = gw.stats;
+    const g = gw;
+    rt.stderr(`ugate: ${signal}: no longer accepting; draining ${g.stats.active} connection(s), grace ${graceMs} ms\n`);
+    void g.stop(graceMs).then(() => {
+      const s = g.stats;
       rt.stderr(
-        `ugate: stopped accepted=${s.accepted} refused=${gw.refused} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
+        `ugate: stopped accepted=${s.accepted} refused=${g.refused} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
       );
       rt.exit(0);
     });
   };
   const status = (signal: string) => {
+    if (!gw) return rt.stderr(`ugate: ${signal}: status: starting\n`);
     const s = gw.stats;
     rt.stderr(
       `ugate: ${signal}: status active=${s.active} accepted=${s.accepted} refused=${gw.refused} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
@@ -121,6 +123,10 @@ async function run(rt: Runtime, files: string[]): Promise<void> {
             : ignore;
     rt.onSignal(signal, () => handler(signal));
   }
+  const config = await readConfig(rt, files);
+  printManifestIssues(rt, config, 'rejected: ');
+  graceMs = config.timeouts.graceMs;
+  gw = new Gateway(rt, config);
   await gw.start();
   started = true;
   rt.stderr(`ugate: ${VERSION} running on ${rt.name} ${rt.version}\n`);
