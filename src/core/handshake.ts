@@ -82,6 +82,11 @@ export function connectFailureText(kind: ConnectErrorKind): string {
   return CONNECT_FAILURE_TEXT[kind];
 }
 
+/** The HTTP status for a failed connect: 403 for a destination not allowed, 504 for a timeout, else 502. */
+export function connectFailureStatus(kind: ConnectErrorKind): 403 | 502 | 504 {
+  return kind === 'forbidden' ? 403 : kind === 'timeout' ? 504 : 502;
+}
+
 /** Repeats `parse` over the growing buffer until it stops asking for more, or the deadline/EOF. */
 export async function readParsed<T>(
   rt: Runtime,

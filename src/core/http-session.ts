@@ -21,7 +21,7 @@ import { defaultHttp1Limits, parseAuthority, parseHttp1Request, type HttpRequest
 import { formatRequestLog, type ConnectionRecord, type RequestRecord } from './access-log.ts';
 import { dial } from './dial.ts';
 import type { CloseReason, Forwarding } from './forward.ts';
-import { connectFailureText, connectionKey, readParsed, replyAndClose, type SessionContext } from './handshake.ts';
+import { connectFailureStatus, connectFailureText, connectionKey, readParsed, replyAndClose, type SessionContext } from './handshake.ts';
 import { Inbound, withReadAhead } from './inbound.ts';
 import type { PooledUpstream } from './upstream-pool.ts';
 
@@ -127,9 +127,9 @@ function splitTarget(target: string): Target {
   return q < 0 ? { path: t, query: '', hasQuery: false, authority } : { path: t.slice(0, q), query: t.slice(q + 1), hasQuery: true, authority };
 }
 
-/** A backend name that does not resolve is an invalid backend reference (500); a refused destination 403. */
-function connectFailureStatus(kind: ConnectErrorKind): number {
-  return kind === 'dns' ? 500 : kind === 'forbidden' ? 403 : kind === 'timeout' ? 504 : 502;
+/** As for proxy clients, except that a backend name that does not resolve is an invalid backend reference: 500. */
+function backendConnectStatus(kind: ConnectErrorKind): number {
+  return kind === 'dns' ? 500 : connectFailureStatus(kind);
 }
 
 export class HttpSession {
@@ -363,7 +363,7 @@ export class HttpSession {
           } catch (e) {
             const ce = e instanceof ConnectError ? e : new ConnectError('other', String(e));
             // A backend name that does not resolve is an invalid backend reference: 500.
-            const status = connectFailureStatus(ce.kind);
+            const status = backendConnectStatus(ce.kind);
             rec.close = ce.kind === 'forbidden' ? 'rejected' : `connect-${ce.kind}`;
             if (ce.kind === 'forbidden') ctx.stats.rejected++;
             else ctx.stats.connectFailed++;
@@ -683,7 +683,7 @@ export class HttpSession {
       ctx.stats.connectFailed++;
       rec.close = `connect-${ce.kind}`;
       rec.error = ce.message;
-      await this.ownReply(connectFailureStatus(ce.kind), connectFailureText(ce.kind), [], true);
+      await this.ownReply(backendConnectStatus(ce.kind), connectFailureText(ce.kind), [], true);
       return false;
     }
     // The head stays in the buffer: it is the first thing the backend gets, as received.

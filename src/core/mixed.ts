@@ -20,7 +20,7 @@ import { afterAtLeast } from '../runtime/timer.ts';
 import type { ConnectError, ConnectErrorKind } from '../runtime/types.ts';
 import type { ConnectionRecord } from './access-log.ts';
 import type { Inbound } from './inbound.ts';
-import { connectFailureText, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
+import { connectFailureStatus, connectFailureText, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
 
 const SOCKS_CONNECT_FAILURE: Record<ConnectErrorKind, Reply> = {
   refused: Reply.ConnectionRefused,
@@ -128,7 +128,7 @@ async function httpProxy(ctx: SessionContext, l: ListenerConfig, inbound: Inboun
   const hs: Handshake = {
     ...target(l, inbound, req.host, req.port, req.kind),
     rejectReply: () => httpResponse(403, 'blocked by ugate route'),
-    connectFailedReply: (e) => httpResponse(e.kind === 'forbidden' ? 403 : e.kind === 'timeout' ? 504 : 502, connectFailureText(e.kind)),
+    connectFailedReply: (e) => httpResponse(connectFailureStatus(e.kind), connectFailureText(e.kind)),
     connectedReply: () => (req.kind === 'connect' ? httpResponse(200) : null),
   };
   if (req.kind === 'http') hs.upstreamHead = rewriteForOrigin(head, req);

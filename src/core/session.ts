@@ -12,7 +12,7 @@ import { dial } from './dial.ts';
 import type { CloseReason, Forwarding } from './forward.ts';
 import { concat, Inbound } from './inbound.ts';
 import { mixedHandshake } from './mixed.ts';
-import { connectFailureText, connectionKey, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
+import { connectFailureStatus, connectFailureText, connectionKey, readParsed, replyAndClose, type Handshake, type SessionContext } from './handshake.ts';
 import { httpResponse } from '../proxy/http-proxy.ts';
 import { nextBackend } from '../gateway-api/filters.ts';
 import type { Decision } from '../route/router.ts';
@@ -57,7 +57,7 @@ function sniffedReplies(s: Sniffed | null): Pick<Handshake, 'rejectReply' | 'con
       s?.protocol === 'tls'
         ? tlsAlert(80 /* internal_error */)
         : s?.protocol === 'http'
-          ? httpResponse(e.kind === 'forbidden' ? 403 : e.kind === 'timeout' ? 504 : 502, connectFailureText(e.kind))
+          ? httpResponse(connectFailureStatus(e.kind), connectFailureText(e.kind))
           : null,
     connectedReply: () => null,
   };
@@ -158,7 +158,8 @@ export class Session {
 
   /**
    * Why a destination the client chose may not be reached (it is on the gateway host), checked
-   * when ugate dials; undefined for a client on the gateway host itself (set in run()).
+   * when ugate dials; undefined for a client on the gateway host itself. Set in run() only where
+   * a destination the client chose can be dialled.
    */
   private forbidden: ((ip: string) => Promise<string | null>) | undefined;
 
@@ -208,7 +209,6 @@ export class Session {
       if (!hs || this.aborted) return;
       // A Gateway HTTP listener's handshake is its first request head (HttpSession ends it).
       if (this.listener.type !== 'http') this.finishHandshake();
-      this.forbidden = await this.ctx.gatewayHost.forbiddenFor(this.conn.remote.host);
       // Where the client was going: the original destination when REDIRECTed, else our address.
       const dst = this.listener.type === 'redirect' && hs.passthrough ? hs.passthrough : this.conn.local;
       if (this.ctx.outbound.has(connectionKey(this.conn.remote, dst))) {
@@ -222,7 +222,9 @@ export class Session {
       }
       const tables = this.ctx.tables.get(this.listener.name);
       if (hs.facts.protocol === 'http' && tables?.http) {
-        // Routed per request from here on (HTTPRoute).
+        // Routed per request from here on (HTTPRoute); on a redirect listener a request no route
+        // covers may pass through to where the client was going.
+        if (this.listener.type === 'redirect') this.forbidden = await this.ctx.gatewayHost.forbiddenFor(this.conn.remote.host);
         this.http = new HttpSession({
           ctx: this.ctx,
           listener: this.listener,
@@ -276,6 +278,9 @@ export class Session {
       }
       rec.backend = formatHostPort(target.host, target.port);
       const clientChose = target === hs.passthrough;
+      // A backend the configuration names is the administrator's choice; a destination the client
+      // chose may not be the gateway host unless the route allows it.
+      if (clientChose && !decision.allowGatewayHost) this.forbidden = await this.ctx.gatewayHost.forbiddenFor(this.conn.remote.host);
       const abort = new AbortController();
       const stopWatching = this.watchClient(inbound, hs.facts.protocol, abort);
       try {
@@ -283,9 +288,7 @@ export class Session {
           timeoutMs: config.timeouts.connectMs,
           isSelf: this.ctx.isListenAddress,
           resolved: clientChose ? resolved : undefined,
-          // A backend the configuration names is the administrator's choice; a destination the
-          // client chose may not be the gateway host unless the route allows it.
-          forbidden: clientChose && !decision.allowGatewayHost ? this.forbidden : undefined,
+          forbidden: this.forbidden,
           signal: abort.signal,
         });
       } catch (e) {
