@@ -3,10 +3,9 @@
 // resets, many connections — on each data plane.
 
 import test from 'ava';
-import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.ts';
-import { connectTcp, patternChunk, readAll, sha256 } from '../helpers/servers.ts';
+import { connectTcp, fdCount, patternChunk, readAll, sha256 } from '../helpers/servers.ts';
 
 const MB = 1024 * 1024;
 
@@ -191,7 +190,7 @@ for (const plane of PLANES) {
     // All 500 come from one address: the per-source caps are raised for this one busy client.
     const gw = await gatewayTo(plane, be.port, { splice: { pipePool: 0 }, limits: { perSource: 1000, handshakesPerSource: 1000 } });
     t.teardown(() => (be.close(), gw.stop()));
-    const fds = () => readdirSync(`/proc/${gw.proc.pid}/fd`).length;
+    const fds = () => fdCount(gw.proc.pid!);
     const baseline = fds();
     const short: number[] = [];
     const one = async (i: number) => {

@@ -9,8 +9,8 @@ import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { startGateway, waitFor, writeTempConfig, type RunningGateway } from '../helpers/gateway.ts';
 import { backendRef, freePorts, gatewayManifest, httpRouteManifest, manifests } from '../helpers/http-backends.ts';
-import { blackHole, connectFrom, fdCount, socksConnect } from '../helpers/hostile.ts';
-import { curl, httpEchoServer, OWN_LOOPBACK, readAll } from '../helpers/servers.ts';
+import { blackHole, socksConnect } from '../helpers/hostile.ts';
+import { connectTcp, curl, fdCount, httpEchoServer, OWN_LOOPBACK, readAll } from '../helpers/servers.ts';
 import { buildClientHello } from '../helpers/tls-fixtures.ts';
 
 /** A TCP echo server on 127.0.0.1 (and, with `v6`, the same port on ::1), counting connections. */
@@ -80,16 +80,16 @@ test.serial('after running out of file descriptors, the listener accepts again o
   const huge = { connections: 100_000, perSource: 100_000, handshakes: 100_000, handshakesPerSource: 100_000 };
   const gw = await startGateway({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` }], limits: huge, timeouts: { sniff: '30s' } }, { within: withFdLimit(256) });
   t.teardown(() => (echo.close(), gw.stop()));
-  const baseline = await fdCount(gw.proc.pid!);
+  const baseline = fdCount(gw.proc.pid!);
   for (let episode = 1; episode <= 2; episode++) {
     // 1,200 idle connections: far more than 256 descriptors, so accept() fails with EMFILE (and
     // fewer than those plus the listen backlog of 1,024, so no SYN waits for a retransmission).
-    const idle = await Promise.all(Array.from({ length: 1200 }, () => connectFrom(proxyAt(gw).host, proxyAt(gw).port).then((s) => (s.on('error', () => {}), s))));
+    const idle = await Promise.all(Array.from({ length: 1200 }, () => connectTcp(proxyAt(gw).host, proxyAt(gw).port).then((s) => (s.on('error', () => {}), s))));
     await sleep(500);
     for (const s of idle) s.destroy();
     // Descriptors come back once ugate has seen the clients go.
     let now = 0;
-    for (let i = 0; i < 100 && (now = await fdCount(gw.proc.pid!)) > baseline + 8; i++) await sleep(100);
+    for (let i = 0; i < 100 && (now = fdCount(gw.proc.pid!)) > baseline + 8; i++) await sleep(100);
     t.true(now <= baseline + 8, `episode ${episode}: descriptors back to baseline (${now} vs ${baseline})`);
     // New clients are served again, each within a bounded time.
     for (let i = 0; i < 5; i++) {
@@ -113,7 +113,7 @@ test.serial('a hostile client at its cap is refused cheaply, logged once, and 20
   // (A refused one may be reset before its connect() even returns.)
   const hostile = await Promise.all(
     Array.from({ length: 1000 }, () =>
-      connectFrom(proxyAt(gw).host, proxyAt(gw).port, '127.0.0.2').then(
+      connectTcp(proxyAt(gw).host, proxyAt(gw).port, '127.0.0.2').then(
         (s) => {
           s.on('error', () => {});
           s.write(Buffer.from([5])); // the first byte of a greeting, then silence
@@ -155,13 +155,13 @@ test.serial('a proxy client that leaves while ugate dials a black hole takes its
   });
   t.teardown(() => (hole.close(), gw.stop()));
   const pid = gw.proc.pid!;
-  const baseline = await fdCount(pid);
+  const baseline = fdCount(pid);
   const N = 500;
   const started = Date.now();
   // SOCKS5 CONNECT and HTTP CONNECT to the black hole; each client gives up after 200 ms.
   await Promise.all(
     Array.from({ length: N }, async (_, i) => {
-      const c = await connectFrom(proxyAt(gw).host, proxyAt(gw).port);
+      const c = await connectTcp(proxyAt(gw).host, proxyAt(gw).port);
       c.on('error', () => {});
       if (i % 2 === 0) c.write(Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1]), Buffer.from([hole.port >> 8, hole.port & 0xff])]));
       else c.write(`CONNECT 127.0.0.1:${hole.port} HTTP/1.1\r\nHost: 127.0.0.1:${hole.port}\r\n\r\n`);
@@ -177,7 +177,7 @@ test.serial('a proxy client that leaves while ugate dials a black hole takes its
   t.true(log.every((l) => l.close === 'client-left' || l.close === 'client-reset'), JSON.stringify([...new Set(log.map((l) => l.close))]));
   t.true(log.every((l) => /connect aborted/.test(l.error ?? '')), 'each dial was aborted, none timed out');
   t.deepEqual([...new Set(log.map((l) => l.proto))].sort(), ['connect', 'socks5']);
-  const after = await fdCount(pid);
+  const after = fdCount(pid);
   t.true(after <= baseline + 4, `descriptors: ${after} after, ${baseline} before`);
   t.is((await status(gw)).active, 0);
 });
@@ -320,7 +320,7 @@ test.serial('two gateways forwarding to each other: one connection stays within 
   const a = await startGateway(config(pa!, pb!));
   const b = await startGateway(config(pb!, pa!));
   t.teardown(() => (echo.close(), a.stop(), b.stop()));
-  const c = await connectFrom(OWN_LOOPBACK, pa!);
+  const c = await connectTcp(OWN_LOOPBACK, pa!);
   // The end of the chain comes back as a reset, or, when the refused hop's connect itself failed,
   // as that hop's TLS alert (internal_error) and a close.
   const ended = readAll(c).then(
@@ -391,7 +391,7 @@ test.serial('wrong passwords from one source are answered at a slowing pace; the
 test('a slow SOCKS5 greeting is logged as a handshake timeout, not a bad handshake', async (t) => {
   const gw = await startGateway({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` }], timeouts: { sniff: '300ms' } });
   t.teardown(() => gw.stop());
-  const c = await connectFrom(OWN_LOOPBACK, proxyAt(gw).port);
+  const c = await connectTcp(OWN_LOOPBACK, proxyAt(gw).port);
   c.on('error', () => {});
   c.write(Buffer.from([5, 2])); // two methods announced, none sent
   const [line] = await gw.waitForAccessLog(1);
@@ -428,7 +428,7 @@ test('an idle keep-alive HTTP connection is closed after timeouts.keepAlive, not
   );
   const gw = await startGateway(null, { args: ['run', '-c', config, '-c', routes] });
   t.teardown(() => (echo.close(), gw.stop()));
-  const c = await connectFrom(OWN_LOOPBACK, port!);
+  const c = await connectTcp(OWN_LOOPBACK, port!);
   const ended = readAll(c);
   const started = Date.now();
   c.write(`GET / HTTP/1.1\r\nHost: ka.test\r\n\r\n`);

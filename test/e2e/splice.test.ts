@@ -4,12 +4,12 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { startGateway, waitFor, writeTempConfig, ugateCommand, type RunningGateway } from '../helpers/gateway.ts';
-import { connectTcp, readAll, run } from '../helpers/servers.ts';
+import { connectTcp, fdCount, readAll, run } from '../helpers/servers.ts';
 import { buildClientHello } from '../helpers/tls-fixtures.ts';
 
 const MB = 1024 * 1024;
@@ -30,8 +30,6 @@ async function spliceGateway(port: number, extra: object = {}): Promise<RunningG
   if (!/data plane splice library=\S+libugate_splice\.so/.test(gw.stderr())) throw new Error(`not on the splice plane:\n${gw.stderr()}`);
   return gw;
 }
-
-const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 /**
  * A stream of `size` bytes in 1 MiB chunks, each a base block with its index stamped in front:

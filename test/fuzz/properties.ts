@@ -21,6 +21,7 @@
 
 import fc from 'fast-check';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { same } from '../helpers/same.ts';
 
 import { parseClientHello, dnsName, type ClientHello } from '../../src/sniff/tls.ts';
 import { parseHttp1Request, parseHttp1RequestExact, parseHttp1RequestFast, parseAuthority, defaultHttp1Limits, type Http1Limits, type HttpRequestHead } from '../../src/sniff/http1.ts';
@@ -42,7 +43,7 @@ import { hostnameError, parseHostnamePattern, matchHostname } from '../../src/ro
 import { decodeSockaddr, encodeSockaddr } from '../../src/runtime/sockaddr.ts';
 import { decodeEvents, decodeStats, EVENT_SIZE } from '../../src/core/splice.ts';
 import { queryValue } from '../../src/gateway-api/http-table.ts';
-import { buildHandshake, toRecords } from '../helpers/tls-fixtures.ts';
+import { buildHandshake, concat, toRecords } from '../helpers/tls-fixtures.ts';
 
 // ---------------------------------------------------------------------------------------------
 // targets and how they run
@@ -113,53 +114,6 @@ function latin1(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
   return s;
-}
-
-function cat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Structural equality: plain objects, arrays, Maps, bytes, class instances (same prototype). */
-export function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  if (a instanceof Uint8Array) {
-    const c = b as Uint8Array;
-    if (a.length !== c.length) return false;
-    for (let i = 0; i < a.length; i++) if (a[i] !== c[i]) return false;
-    return true;
-  }
-  if (a instanceof Map) {
-    const m = b as Map<unknown, unknown>;
-    if (a.size !== m.size) return false;
-    const ea = [...a.entries()];
-    const eb = [...m.entries()];
-    for (let i = 0; i < ea.length; i++) if (!same(ea[i], eb[i])) return false;
-    return true;
-  }
-  if (Array.isArray(a)) {
-    const c = b as unknown[];
-    if (a.length !== c.length) return false;
-    for (let i = 0; i < a.length; i++) if (!same(a[i], c[i])) return false;
-    return true;
-  }
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
 }
 
 /** Short readable text of a value for failure messages (bytes as latin1, Maps as entries). */
@@ -238,13 +192,13 @@ function mutate(b: Uint8Array, edits: readonly Edit[]): Uint8Array {
         }
         break;
       case 1:
-        b = cat(b.subarray(0, i), Uint8Array.of(v), b.subarray(i));
+        b = concat(b.subarray(0, i), Uint8Array.of(v), b.subarray(i));
         break;
       case 2:
-        if (len > 0) b = cat(b.subarray(0, i), b.subarray(Math.min(len, i + n)));
+        if (len > 0) b = concat(b.subarray(0, i), b.subarray(Math.min(len, i + n)));
         break;
       case 3:
-        b = cat(b.subarray(0, Math.min(len, i + n)), b.subarray(i));
+        b = concat(b.subarray(0, Math.min(len, i + n)), b.subarray(i));
         break;
       case 4:
         if (len > 0) {
@@ -465,7 +419,7 @@ function checkSniff<T, O>(spec: SniffSpec<T, O>, c: SniffCase<O>): void {
   if (r.status === 'ok') {
     spec.value?.(r.value, buf, r.length, o);
     if (c.junk.length > 0) {
-      const rj = parse(cat(buf, c.junk), 'parse with bytes appended');
+      const rj = parse(concat(buf, c.junk), 'parse with bytes appended');
       must(same(rj, r), () => `ok changed when bytes were appended: ${show(r)} then ${show(rj)}`);
     }
     if (r.length > 0 && r.length < buf.length) {
@@ -566,7 +520,7 @@ const tlsSampleArb: fc.Arbitrary<Sample> = fc.tuple(helloArb, bytes(0, 8), fc.in
   const recs = toRecords(h.hs, h.recordSize, h.recordVersion);
   const alt = toRecords(h.hs, altSize, h.recordVersion);
   return {
-    buf: cat(recs, after),
+    buf: concat(recs, after),
     value: h.value,
     length: recs.length,
     fits: (o: { maxBytes: number }) => h.hs.length <= o.maxBytes && recs.length <= maxBuffered(o.maxBytes),
@@ -584,17 +538,17 @@ const tlsShapedArb: fc.Arbitrary<Uint8Array> = fc
       let p = payload;
       if (i === 0 && claimHello) {
         const n = Math.max(0, total - 4 + skew);
-        p = cat(Uint8Array.of(1, n >> 16, (n >> 8) & 0xff, n & 0xff), payload);
+        p = concat(Uint8Array.of(1, n >> 16, (n >> 8) & 0xff, n & 0xff), payload);
       }
       const len = Math.max(0, p.length + lenSkew);
       parts.push(Uint8Array.of(22, 3, minor, len >> 8, len & 0xff), p);
     });
-    return cat(...parts);
+    return concat(...parts);
   });
 
 /** A hello of many tiny records, past the cap on buffered record bytes. */
 const tlsOverArb: fc.Arbitrary<Uint8Array> = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 100, max: 900 })).map(([size, n]) => {
-  const recs = toRecords(cat(Uint8Array.of(1, n >> 16, (n >> 8) & 0xff, n & 0xff), new Uint8Array(n)), size);
+  const recs = toRecords(concat(Uint8Array.of(1, n >> 16, (n >> 8) & 0xff, n & 0xff), new Uint8Array(n)), size);
   return recs.subarray(0, recs.length - 1); // one byte short: never a whole message
 });
 
@@ -691,7 +645,7 @@ const fitsHttp1 = (m: RequestModel) => (o: Http1Limits) => m.lineLength <= o.max
 
 const http1SampleArb: fc.Arbitrary<Sample> = fc.tuple(requestArb, bytes(0, 12)).map(([m, body]) => {
   const head = enc(m.text);
-  return { buf: cat(head, body), value: m.value, length: head.length, fits: fitsHttp1(m) };
+  return { buf: concat(head, body), value: m.value, length: head.length, fits: fitsHttp1(m) };
 });
 
 const HTTP_PIECES = ['GET', 'CONNECT', ' ', '/', '*', 'http://', 'a.example', ':80', '[::1]', ':', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', '\r\n', '\n', '\r', 'Host', 'Host: a.example', 'Content-Length: 5', ' v', '\t', '\xff', '\x00', 'x'];
@@ -843,7 +797,7 @@ const http2Target = target(
   'sniff/http2.ts parseHttp2Preface',
   [...SNIFF_INVARIANTS, 'ok only for the exact 24-byte preface, spanning 24 bytes'],
   sniffCases(
-    { pieces: ['PRI', ' * ', 'HTTP/2.0', 'HTTP/1.1', '\r\n', '\r\n\r\n', 'SM', 'P', '\x00'], valid: bytes(0, 12).map((after) => ({ buf: cat(enc(PREFACE), after), value: {}, length: 24 })) },
+    { pieces: ['PRI', ' * ', 'HTTP/2.0', 'HTTP/1.1', '\r\n', '\r\n\r\n', 'SM', 'P', '\x00'], valid: bytes(0, 12).map((after) => ({ buf: concat(enc(PREFACE), after), value: {}, length: 24 })) },
     () => null,
   ),
   (c) =>
@@ -873,7 +827,7 @@ const sshSampleArb: fc.Arbitrary<Sample> = fc
   .map(([proto, software, comments, eol, after]) => {
     const line = `SSH-${proto}-${software}${comments === null ? '' : ` ${comments}`}${eol}`;
     const value: SshBanner = { protoVersion: proto, software, comments: comments === null || comments === '' ? null : comments };
-    return { buf: cat(enc(line), after), value, length: line.length, fits: () => line.length <= 255 };
+    return { buf: concat(enc(line), after), value, length: line.length, fits: () => line.length <= 255 };
   });
 
 const sshTarget = target(
@@ -910,7 +864,7 @@ const detectSampleArb: fc.Arbitrary<Sample> = oneOfWeighted<Sample>(
   [3, tlsSampleArb.map((s) => ({ ...s, value: { protocol: 'tls', hello: s.value }, alt: undefined }))],
   [3, http1SampleArb.map((s) => ({ ...s, value: { protocol: 'http', head: s.value }, fits: () => s.fits!(defaultHttp1Limits) }))],
   [2, sshSampleArb.map((s) => ({ ...s, value: { protocol: 'ssh', banner: s.value } }))],
-  [1, bytes(0, 8).map((after) => ({ buf: cat(enc(PREFACE), after), value: { protocol: 'http2' }, length: 24 }))],
+  [1, bytes(0, 8).map((after) => ({ buf: concat(enc(PREFACE), after), value: { protocol: 'http2' }, length: 24 }))],
 );
 
 const detectTarget = target(
@@ -972,7 +926,7 @@ const greetingTarget = target(
     {
       pieces: ['\x05', '\x01', '\x02', '\x00', '\xff', '\x04'],
       valid: fc.tuple(arr(fc.integer({ min: 0, max: 255 }), 1, 255), bytes(0, 8)).map(([methods, after]) => ({
-        buf: cat(Uint8Array.of(5, methods.length), Uint8Array.from(methods), after),
+        buf: concat(Uint8Array.of(5, methods.length), Uint8Array.from(methods), after),
         value: { methods },
         length: 2 + methods.length,
       })),
@@ -1002,7 +956,7 @@ const userPassTarget = target(
       valid: fc.tuple(str(credChars, 1, 40), str(credChars, 0, 40), bytes(0, 8)).map(([u, p, after]) => {
         const ub = utf8.encode(u);
         const pb = utf8.encode(p);
-        return { buf: cat(Uint8Array.of(1, ub.length), ub, Uint8Array.of(pb.length), pb, after), value: { username: u, password: p }, length: 3 + ub.length + pb.length };
+        return { buf: concat(Uint8Array.of(1, ub.length), ub, Uint8Array.of(pb.length), pb, after), value: { username: u, password: p }, length: 3 + ub.length + pb.length };
       }),
     },
     () => null,
@@ -1027,15 +981,15 @@ const socksRequestArb: fc.Arbitrary<Sample> = fc
     oneOfWeighted<{ atyp: number; addr: Uint8Array; host: string }>(
       [2, v4Arb.map((a) => ({ atyp: 1, addr: a.bytes, host: a.text }))],
       [2, v6Arb.map((a) => ({ atyp: 4, addr: a.bytes, host: canonicalV6(a.bytes) }))],
-      [4, dnsNameArb.map((n) => ({ atyp: 3, addr: cat(Uint8Array.of(n.text.length), enc(n.text)), host: n.canon }))],
-      [1, oneOfWeighted([1, v4Arb], [1, v6Arb]).map((a) => ({ atyp: 3, addr: cat(Uint8Array.of(a.text.length), enc(a.text)), host: a.text.toLowerCase() }))],
+      [4, dnsNameArb.map((n) => ({ atyp: 3, addr: concat(Uint8Array.of(n.text.length), enc(n.text)), host: n.canon }))],
+      [1, oneOfWeighted([1, v4Arb], [1, v6Arb]).map((a) => ({ atyp: 3, addr: concat(Uint8Array.of(a.text.length), enc(a.text)), host: a.text.toLowerCase() }))],
     ),
     bytes(0, 8),
   )
   .filter(([, , a]) => a.atyp !== 3 || a.addr.length <= 256)
   .map(([command, port, a, after]) => {
-    const msg = cat(Uint8Array.of(5, command, 0, a.atyp), a.addr, Uint8Array.of(port >> 8, port & 0xff));
-    return { buf: cat(msg, after), value: { command, host: a.host, port, addressType: a.atyp }, length: msg.length };
+    const msg = concat(Uint8Array.of(5, command, 0, a.atyp), a.addr, Uint8Array.of(port >> 8, port & 0xff));
+    return { buf: concat(msg, after), value: { command, host: a.host, port, addressType: a.atyp }, length: msg.length };
   });
 
 const socksRequestTarget = target(
@@ -1061,7 +1015,7 @@ const socksRequestTarget = target(
         )
         .map(([cmd, name, port]) => {
           const nb = enc(name);
-          return cat(Uint8Array.of(5, cmd, 0, 3, nb.length), nb, Uint8Array.of(port >> 8, port & 0xff));
+          return concat(Uint8Array.of(5, cmd, 0, 3, nb.length), nb, Uint8Array.of(port >> 8, port & 0xff));
         }),
     },
     () => null,
@@ -1258,7 +1212,7 @@ const responseTarget = target(
     {
       pieces: ['HTTP/1.1', 'HTTP/1.0', 'HTTP/2', ' ', '200', '99', '1000', 'OK', '\r\n', '\n', '\r', 'X', ':', ' v', '\t', '\xff', '\0', 'Content-Length: 0'],
       valid: fc.tuple(responseArb, bytes(0, 12)).map(([m, body]) => ({
-        buf: cat(enc(m.text), body),
+        buf: concat(enc(m.text), body),
         value: m.value,
         length: m.text.length,
         fits: (o: ResponseLimits) => m.fields <= o.maxHeaders && m.text.length <= o.maxHeadBytes,
@@ -1311,7 +1265,7 @@ const fieldSectionArb = fc
     fc.integer({ min: 0, max: 10 }),
   )
   .map(([section, first, after, a, b, maxFields]) => {
-    const buf = cat(enc(first), section, after);
+    const buf = concat(enc(first), section, after);
     const total = buf.length;
     const avail = a % 4 === 0 ? total : first.length + (b % (total - first.length + 1)); // callers never pass avail < start
     return { buf, start: first.length, avail, avail2: Math.min(total, avail + (a % 7)), maxFields };
@@ -1330,7 +1284,7 @@ const fieldsTarget = target(
   ({ buf, start, avail, avail2, maxFields }) => {
     const r = noThrow('parseFieldSection', () => parseFieldSection(buf, start, avail, maxFields, 'fuzz-field'));
     must(same(r, parseFieldSection(elsewhere(buf), start, avail, maxFields, 'fuzz-field')), () => 'not deterministic / depends on bytes outside the view');
-    const junk = cat(buf.subarray(0, avail), new Uint8Array(buf.length - avail).fill(0x0a));
+    const junk = concat(buf.subarray(0, avail), new Uint8Array(buf.length - avail).fill(0x0a));
     must(same(r, parseFieldSection(junk, start, avail, maxFields, 'fuzz-field')), () => 'depends on bytes at or after avail');
     if ('headers' in r) {
       must(r.end > start && r.end <= avail, () => `end ${r.end} outside ${start + 1}..${avail}`);
@@ -1454,7 +1408,7 @@ const chunkedBodyArb: fc.Arbitrary<ChunkedBody> = fc
     maxLine = Math.max(maxLine, last.length);
     const trailer = q.trailers.join('') + q.finalEol;
     parts.push(enc(last + trailer));
-    return { bytes: cat(...parts), maxLine, trailer: trailer.length };
+    return { bytes: concat(...parts), maxLine, trailer: trailer.length };
   });
 
 type Outcome = { status: 'more' | 'done'; length: number } | { status: 'error'; code: string; offset: number; field: string | undefined };
@@ -1495,7 +1449,7 @@ function scanPieces(b: Uint8Array, cuts: number[], limits: Partial<ChunkedLimits
 
 const chunkedCaseArb = fc.record({
   input: oneOfWeighted<{ bytes: Uint8Array; body: ChunkedBody | null; over: { prefix: number; section: number; field: string } | null }>(
-    [4, fc.tuple(chunkedBodyArb, bytes(0, 20)).map(([body, tail]) => ({ bytes: cat(body.bytes, tail), body, over: null }))],
+    [4, fc.tuple(chunkedBodyArb, bytes(0, 20)).map(([body, tail]) => ({ bytes: concat(body.bytes, tail), body, over: null }))],
     [4, fc.tuple(chunkedBodyArb, editsArb).map(([body, e]) => ({ bytes: mutate(body.bytes, e), body: null, over: null }))],
     [3, piecesOf(['0', '5', 'a', 'F', ';', '=', '"', '\\', ' ', '\t', '\r', '\n', '\r\n', 'x', ':', 'hello', '\0', '\xff', 'fffffffffffffff', '1']).map((b) => ({ bytes: b, body: null, over: null }))],
     [1, bytes(0, 120).map((b) => ({ bytes: b, body: null, over: null }))],
@@ -1972,10 +1926,10 @@ const dnsNameTarget = target(
 // runtime/sockaddr.ts: decodeSockaddr; core/splice.ts: decodeEvents, decodeStats
 
 const sockaddrArb = oneOfWeighted<{ b: Uint8Array; host: string | null; port: number }>(
-  [2, fc.tuple(v4Arb, fc.integer({ min: 0, max: 65535 }), bytes(0, 4)).map(([a, port, after]) => ({ b: cat(encodeSockaddr(a.text, port), after), host: a.text, port }))],
-  [2, fc.tuple(v6Arb, fc.integer({ min: 0, max: 65535 }), bytes(0, 4)).map(([a, port, after]) => ({ b: cat(encodeSockaddr(canonicalV6(a.bytes), port), after), host: null, port }))],
+  [2, fc.tuple(v4Arb, fc.integer({ min: 0, max: 65535 }), bytes(0, 4)).map(([a, port, after]) => ({ b: concat(encodeSockaddr(a.text, port), after), host: a.text, port }))],
+  [2, fc.tuple(v6Arb, fc.integer({ min: 0, max: 65535 }), bytes(0, 4)).map(([a, port, after]) => ({ b: concat(encodeSockaddr(canonicalV6(a.bytes), port), after), host: null, port }))],
   [3, bytes(0, 40).map((b) => ({ b, host: null, port: -1 }))],
-  [2, fc.tuple(fc.constantFrom(2, 10), fc.boolean(), bytes(0, 30)).map(([f, le, rest]) => ({ b: cat(le ? Uint8Array.of(f, 0) : Uint8Array.of(0, f), rest), host: null, port: -1 }))],
+  [2, fc.tuple(fc.constantFrom(2, 10), fc.boolean(), bytes(0, 30)).map(([f, le, rest]) => ({ b: concat(le ? Uint8Array.of(f, 0) : Uint8Array.of(0, f), rest), host: null, port: -1 }))],
 );
 
 const sockaddrTarget = target(
@@ -2000,7 +1954,7 @@ const sockaddrTarget = target(
       const a = b.subarray(8, 24);
       must(!(a.subarray(0, 10).every((x) => x === 0) && a[10] === 0xff && a[11] === 0xff), () => 'v4-mapped address reported as IPv6');
     }
-    must(same(decodeSockaddr(cat(b, Uint8Array.of(1, 2, 3))), r), () => 'appended bytes change the result');
+    must(same(decodeSockaddr(concat(b, Uint8Array.of(1, 2, 3))), r), () => 'appended bytes change the result');
   },
 );
 

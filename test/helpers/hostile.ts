@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { parseIP } from '../../src/route/cidr.ts';
+import { connectTcp } from './servers.ts';
 
 export interface SocksOptions {
   /** source address to connect from (any 127.0.0.0/8 address is this host's) */
@@ -49,12 +50,6 @@ function readExactly(s: net.Socket, n: number): Promise<Buffer> {
   });
 }
 
-export function connectFrom(host: string, port: number, localAddress?: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) }, () => resolve(s));
-    s.once('error', reject);
-  });
-}
 
 function encodeTarget(host: string, port: number, byName: boolean): Buffer {
   const p = Buffer.from([port >> 8, port & 0xff]);
@@ -65,7 +60,7 @@ function encodeTarget(host: string, port: number, byName: boolean): Buffer {
 
 /** A SOCKS5 CONNECT through `proxy`, step by step; the socket is left open, and paused, for the caller. */
 export async function socksConnect(proxy: { host: string; port: number }, host: string, port: number, o: SocksOptions = {}): Promise<SocksResult> {
-  const s = await connectFrom(proxy.host, proxy.port, o.localAddress);
+  const s = await connectTcp(proxy.host, proxy.port, o.localAddress);
   s.on('error', () => {});
   s.write(Buffer.from([5, 1, o.user ? 2 : 0]));
   const method = await readExactly(s, 2);
@@ -108,7 +103,7 @@ export async function blackHole(host = '127.0.0.1'): Promise<{ host: string; por
   getsockname(fd, addr, len);
   const port = addr.readUInt16BE(2);
   // Backlog 0 queues one connection: it fills the queue, and every SYN after it is dropped.
-  const filler = await connectFrom(host, port);
+  const filler = await connectTcp(host, port);
   return {
     host,
     port,
@@ -117,10 +112,4 @@ export async function blackHole(host = '127.0.0.1'): Promise<{ host: string; por
       close(fd);
     },
   };
-}
-
-/** Open descriptors of a process. */
-export async function fdCount(pid: number): Promise<number> {
-  const { readdirSync } = await import('node:fs');
-  return readdirSync(`/proc/${pid}/fd`).length;
 }

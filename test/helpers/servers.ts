@@ -3,7 +3,7 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -131,11 +131,17 @@ export function sha256(): ReturnType<typeof createHash> {
   return createHash('sha256');
 }
 
-export function connectTcp(host: string, port: number): Promise<net.Socket> {
+/** A TCP connection, optionally from a chosen source address (any 127.0.0.0/8 one is this host's). */
+export function connectTcp(host: string, port: number, localAddress?: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port, allowHalfOpen: true }, () => resolve(s));
+    const s = net.connect({ host, port, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) }, () => resolve(s));
     s.once('error', reject);
   });
+}
+
+/** Open file descriptors of a process. */
+export function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
 
 /** Reads a socket to its end; resolves with all bytes (or rejects on error). */

@@ -9,6 +9,7 @@
 // stand-in for ava and runs it under tjs, where the fast paths use QuickJS's own built-ins.
 import test from 'ava';
 import fc from 'fast-check';
+import { same } from '../helpers/same.ts';
 
 // The fast paths decode and encode with Uint8Array.prototype.toBase64 / Uint8Array.fromBase64 when
 // present (txiki.js has them). On a Node without them, add them (from Buffer) before the modules
@@ -29,24 +30,6 @@ const { asciiEncodeNative, latin1Decode, latin1DecodeAll, latin1Encode, latin1En
 const { scanPlainHead } = await import('../../src/http/fields.ts');
 
 type Limits = { maxRequestLine: number; maxHeadBytes: number; maxHeaders: number };
-
-/** Structural equality for parse results: plain objects, arrays, class instances (SniffError), bytes. */
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  if (a instanceof Uint8Array) {
-    const c = b as Uint8Array;
-    if (a.length !== c.length) return false;
-    for (let i = 0; i < a.length; i++) if (a[i] !== c[i]) return false;
-    return true;
-  }
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!Object.prototype.hasOwnProperty.call(b, k) || !same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  return true;
-}
 
 const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff); // latin1
 const show = (x: unknown) => JSON.stringify(x, (_k, v) => (v instanceof Uint8Array ? latin1Decode(v, 0, v.length) : v));
