@@ -4,8 +4,9 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import { describeConfig } from './config/describe.ts';
 import type { Config } from './config/model.ts';
 import { readConfigFiles } from './config/read.ts';
-import { Gateway } from './core/gateway.ts';
 import { formatManifestIssue } from './gateway-api/validate.ts';
+import { CaptureError } from './capture/firewall.ts';
+import { Service } from './service.ts';
 import { SIGNALS, type Runtime } from './runtime/types.ts';
 import { VERSION } from './version.ts';
 
@@ -15,6 +16,7 @@ Usage:
   ugate run [-c FILE]...    run the gateway; with no -c, the embedded default
                             (a SOCKS5/HTTP proxy on 127.0.0.1:1080 that forwards where asked)
   ugate check -c FILE...    validate the configuration and print the effective result
+  ugate capture -c FILE...  print the firewall rules its capture settings would install
   ugate version             print the version
   ugate --help              this text
 
@@ -26,8 +28,9 @@ settings win. A manifest with a problem is reported and left out; the rest runs.
 Signals (ugate run):
   SIGTERM, SIGINT, SIGQUIT  stop accepting, let connections finish within timeouts.grace, exit;
                             a second one exits at once
-  SIGHUP                    re-read and check the configuration; the running one keeps serving
-                            (a new one takes effect at the next start)
+  SIGHUP                    re-read the configuration and apply it: new listeners, routes and
+                            capture; open connections carry on. An invalid one is refused (logged)
+                            and the running one keeps serving
   SIGUSR1, SIGUSR2          log a status line (connections open, accepted, refused, ...)
   others that would end the process (SIGPIPE, SIGALRM, ...) are logged and ignored
 `;
@@ -64,52 +67,45 @@ const IGNORED_SIGNAL_LOG_MS = 10_000;
 
 async function run(rt: Runtime, files: string[]): Promise<void> {
   // Signals are taken before anything else, so that none ends ugate silently even while it starts.
-  let gw: Gateway | null = null;
-  let graceMs = 0;
+  let service: Service | null = null;
   let started = false;
   let stopping = false;
+  const log = (line: string) => rt.stderr(`ugate: ${line}\n`);
+  const counts = (s: Service) => {
+    const t = s.stats;
+    return `accepted=${t.accepted} refused=${s.refused} forwarded=${t.forwarded} rejected=${t.rejected} connect_failed=${t.connectFailed} handshake_failed=${t.handshakeFailed} no_original_dst=${t.noOriginalDestination}`;
+  };
   const stop = (signal: string) => {
-    if (!started || !gw) {
-      rt.stderr(`ugate: ${signal} during start-up: exiting\n`);
+    if (!started || !service) {
+      log(`${signal} during start-up: exiting`);
       return rt.exit(0);
     }
     if (stopping) {
-      rt.stderr(`ugate: ${signal} again, exiting now\n`);
+      log(`${signal} again, exiting now`);
       return rt.exit(0);
     }
     stopping = true;
-    const g = gw;
-    rt.stderr(`ugate: ${signal}: no longer accepting; draining ${g.stats.active} connection(s), grace ${graceMs} ms\n`);
-    void g.stop(graceMs).then(() => {
-      const s = g.stats;
-      rt.stderr(
-        `ugate: stopped accepted=${s.accepted} refused=${g.refused} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
-      );
+    const s = service;
+    log(`${signal}: no longer accepting; draining ${s.stats.active} connection(s), grace ${s.graceMs} ms`);
+    void s.stop(s.graceMs).then(() => {
+      log(`stopped ${counts(s)}`);
       rt.exit(0);
     });
   };
   const status = (signal: string) => {
-    if (!gw) return rt.stderr(`ugate: ${signal}: status: starting\n`);
-    const s = gw.stats;
-    rt.stderr(
-      `ugate: ${signal}: status active=${s.active} accepted=${s.accepted} refused=${gw.refused} forwarded=${s.forwarded} rejected=${s.rejected} connect_failed=${s.connectFailed} handshake_failed=${s.handshakeFailed} no_original_dst=${s.noOriginalDestination}\n`,
-    );
+    if (!service || !started) return log(`${signal}: status: starting`);
+    log(`${signal}: status active=${service.stats.active} ${counts(service)}`);
   };
-  // procd's reload. Until ugate can apply a configuration while running, it re-reads and checks
-  // it, says whether the next start would accept it, and keeps serving the running one either way.
   const reload = (signal: string) => {
-    const from = files.length > 0 ? files.join(', ') : 'the embedded default';
-    readConfig(rt, files).then(
-      () => rt.stderr(`ugate: ${signal}: configuration re-read from ${from}: valid; it takes effect at the next restart (this version does not apply a configuration while running); still serving the running one\n`),
-      (e: unknown) => rt.stderr(`ugate: ${signal}: configuration re-read from ${from}: refused, the running one keeps serving: ${e instanceof Error ? e.message : String(e)}\n`),
-    );
+    if (!service || !started) return log(`${signal} during start-up: ignored (the configuration being started is the one just read)`);
+    if (!stopping) void service.reload(signal);
   };
   const lastIgnored = new Map<string, number>();
   const ignore = (signal: string) => {
     const now = rt.now();
     if (now - (lastIgnored.get(signal) ?? -Infinity) < IGNORED_SIGNAL_LOG_MS) return;
     lastIgnored.set(signal, now);
-    rt.stderr(`ugate: ${signal} ignored (further ones within ${IGNORED_SIGNAL_LOG_MS / 1000} s are not logged)\n`);
+    log(`${signal} ignored (further ones within ${IGNORED_SIGNAL_LOG_MS / 1000} s are not logged)`);
   };
   // Every signal that would end the process by default is handled, so none ends it silently.
   for (const signal of SIGNALS) {
@@ -125,11 +121,15 @@ async function run(rt: Runtime, files: string[]): Promise<void> {
   }
   const config = await readConfig(rt, files);
   printManifestIssues(rt, config, 'rejected: ');
-  graceMs = config.timeouts.graceMs;
-  gw = new Gateway(rt, config);
-  await gw.start();
+  const reread = async () => {
+    const next = await readConfig(rt, files);
+    printManifestIssues(rt, next, 'rejected: ');
+    return next;
+  };
+  service = new Service(rt, config, reread, log);
+  await service.start();
   started = true;
-  rt.stderr(`ugate: ${VERSION} running on ${rt.name} ${rt.version}\n`);
+  log(`${VERSION} running on ${rt.name} ${rt.version}`);
 }
 
 export async function main(rt: Runtime): Promise<void> {
@@ -148,6 +148,18 @@ export async function main(rt: Runtime): Promise<void> {
           return rt.exit(1);
         }
         rt.stderr(`ugate: configuration OK (${files.join(', ')})\n`);
+        return;
+      }
+      case 'capture': {
+        if (files.length === 0) throw new UsageError('capture needs at least one -c FILE');
+        const config = await readConfig(rt, files);
+        if (!config.capture.enabled) throw new Error(`capture is off in ${files.join(', ')} (capture.enabled; UCI: option capture '1'): no rule to install`);
+        try {
+          rt.stdout(await new Service(rt, config, async () => config, () => {}).renderCapture());
+        } catch (e) {
+          if (e instanceof CaptureError) throw new Error(e.message);
+          throw e;
+        }
         return;
       }
       case 'version':

@@ -101,6 +101,17 @@ export function describeConfig(c: Config): unknown {
     accessLog: c.accessLog,
     dataPlane: c.dataPlane,
     splice: { ...(c.splice.library ? { library: c.splice.library } : {}), pipeSize: c.splice.pipeSize, pipePool: c.splice.pipePool },
+    capture: {
+      enabled: c.capture.enabled,
+      ...(c.capture.listener ? { listener: c.capture.listener } : {}),
+      zones: c.capture.zones,
+      devices: c.capture.devices,
+      ports: c.capture.ports,
+      family: c.capture.family,
+      exclude: { sources: c.capture.excludeSources.map((x) => x.source), macs: c.capture.excludeMacs, destinations: c.capture.excludeDestinations.map((x) => x.source) },
+      quic: c.capture.quic,
+      firewall: c.capture.firewall,
+    },
     ...(c.gatewayApi ? { gatewayApi: describeGatewayApi(c.gatewayApi, c.listeners) } : {}),
   };
 }

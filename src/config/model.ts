@@ -91,6 +91,28 @@ export interface SpliceConfig {
   pipePool: number;
 }
 
+/** Transparent capture by the router's firewall (src/capture): which traffic goes to which listener. */
+export interface CaptureConfig {
+  enabled: boolean;
+  /** the redirect listener captured connections go to; null: the only redirect listener */
+  listener: string | null;
+  /** firewall zones (fw4/fw3) whose devices are captured */
+  zones: string[];
+  /** devices captured besides the zones' */
+  devices: string[];
+  /** TCP destination ports captured */
+  ports: number[];
+  family: 'any' | 'ipv4' | 'ipv6';
+  excludeSources: Cidr[];
+  /** lower case, colon separated */
+  excludeMacs: string[];
+  excludeDestinations: Cidr[];
+  /** UDP to the captured ports (QUIC): block it, so browsers fall back to TCP, or let it pass */
+  quic: 'block' | 'pass';
+  /** auto: fw4's nftables, else fw3's iptables, else whichever tool the host has */
+  firewall: 'auto' | 'nftables' | 'iptables';
+}
+
 export interface Config {
   listeners: ListenerConfig[];
   routes: RouteConfig[];
@@ -101,6 +123,7 @@ export interface Config {
   /** auto: the splice shim when it loads, else the JS pump (logged once); splice: shim or exit; js: JS pump */
   dataPlane: DataPlaneMode;
   splice: SpliceConfig;
+  capture: CaptureConfig;
   /** Gateway API manifests loaded, with their findings; null when no manifest was given */
   gatewayApi: GatewayApiConfig | null;
 }

@@ -151,7 +151,48 @@ const limit = v.optional(
   'auto',
 );
 
+const ZONE = /^[A-Za-z0-9_-]{1,32}$/;
+/** Linux interface names: at most 15 bytes, no "/", no space, not "." or "..". */
+const DEVICE = /^(?!\.\.?$)[A-Za-z0-9_.@:+-]{1,15}$/;
+const MAC = /^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$/;
+
+const captureSchema = v.strictObject({
+  enabled: v.optional(v.boolean(), false),
+  listener: v.optional(name),
+  zones: v.optional(v.array(v.pipe(v.string(), v.regex(ZONE, 'a firewall zone name: 1-32 characters of A-Z a-z 0-9 _ -'))), []),
+  devices: v.optional(
+    v.array(v.pipe(v.string(), v.regex(DEVICE, 'a network device name: 1-15 characters of A-Z a-z 0-9 _ . @ : + -'), v.check((d) => d !== 'lo', 'loopback is never captured'))),
+    [],
+  ),
+  // iptables' multiport match takes at most 15 ports
+  ports: v.optional(
+    v.pipe(list(v.pipe(v.number('expected a port number 1 to 65535'), v.integer(), v.minValue(1, 'ports are 1 to 65535'), v.maxValue(65535, 'ports are 1 to 65535'))), v.maxLength(15, 'at most 15 ports')),
+    [80, 443],
+  ),
+  family: v.optional(v.picklist(['any', 'ipv4', 'ipv6'], 'must be "any", "ipv4" or "ipv6"'), 'any'),
+  exclude: v.optional(
+    v.strictObject({
+      sources: v.optional(v.array(v.pipe(v.string(), parsed(parseCidr))), []),
+      macs: v.optional(
+        v.array(
+          v.pipe(
+            v.string(),
+            v.regex(MAC, 'expected a MAC address like 00:11:22:aa:bb:cc'),
+            v.transform((m) => m.toLowerCase().replaceAll('-', ':')),
+          ),
+        ),
+        [],
+      ),
+      destinations: v.optional(v.array(v.pipe(v.string(), parsed(parseCidr))), []),
+    }),
+    {},
+  ),
+  quic: v.optional(v.picklist(['block', 'pass'], 'must be "block" or "pass"'), 'block'),
+  firewall: v.optional(v.picklist(['auto', 'nftables', 'iptables'], 'must be "auto", "nftables" or "iptables"'), 'auto'),
+});
+
 const settings = {
+  capture: v.optional(captureSchema, {}),
   routes: v.optional(v.array(routeSchema), []),
   timeouts: v.optional(
     v.strictObject({
@@ -190,6 +231,23 @@ function issuePath(issue: v.BaseIssue<unknown>): string {
   return out;
 }
 
+const isLoopbackBind = (ip: string) => ip.startsWith('127.') || ip === '::1';
+
+/**
+ * The firewall redirects a captured connection to one port on the address the client reached the
+ * router on, so the listener needs that port bound beyond loopback in each captured IP family.
+ */
+export function captureBindProblem(listen: HostPort[], family: 'any' | 'ipv4' | 'ipv6'): string | null {
+  const open = listen.filter((a) => !isLoopbackBind(a.host));
+  const ports = new Set(open.map((a) => a.port));
+  if (open.length === 0 || ports.has(0)) return 'must listen on a fixed port of a non-loopback address (e.g. "0.0.0.0:8443" and "[::]:8443")';
+  if (ports.size > 1) return `listens on ports ${[...ports].join(', ')}: captured connections go to one port, so bind one port`;
+  const port = [...ports][0]!;
+  if (family !== 'ipv6' && !open.some((a) => !a.host.includes(':'))) return `has no IPv4 address for captured IPv4 connections (add "0.0.0.0:${port}", or set the capture family to ipv6)`;
+  if (family !== 'ipv4' && !open.some((a) => a.host.includes(':'))) return `has no IPv6 address for captured IPv6 connections (add "[::]:${port}", or set the capture family to ipv4)`;
+  return null;
+}
+
 const auto = (n: number | 'auto'): number | null => (n === 'auto' ? null : n);
 
 export type ValidationResult = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
@@ -221,6 +279,23 @@ export function validateConfig(input: unknown, options: { listenersOptional?: bo
       bound.add(key);
     });
   });
+  const c = raw.capture;
+  if (c.enabled) {
+    const redirect = raw.listeners.filter((l) => l.type === 'redirect');
+    if (c.listener !== undefined) {
+      const l = raw.listeners.find((x) => x.name === c.listener);
+      if (!l) issues.push({ path: 'capture.listener', message: `no listener named "${c.listener}"` });
+      else if (l.type !== 'redirect') issues.push({ path: 'capture.listener', message: `listener "${c.listener}" is ${l.type}: capture needs a redirect listener` });
+    } else if (redirect.length !== 1) {
+      issues.push({ path: 'capture.listener', message: redirect.length === 0 ? 'capture needs a redirect listener' : `${redirect.length} redirect listeners: name the one captured connections go to` });
+    }
+    const l = raw.listeners.find((x) => x.name === (c.listener ?? redirect[0]?.name));
+    if (l?.type === 'redirect') {
+      const problem = captureBindProblem(l.listen, c.family);
+      if (problem) issues.push({ path: 'capture.listener', message: `listener "${l.name}" ${problem}` });
+    }
+    if (c.zones.length === 0 && c.devices.length === 0) issues.push({ path: 'capture.zones', message: 'name at least one firewall zone or device to capture' });
+  }
   const routeNames = new Set<string>();
   raw.routes.forEach((route, i) => {
     if (routeNames.has(route.name)) issues.push({ path: `routes[${i}].name`, message: `duplicate route name "${route.name}"` });
@@ -246,6 +321,19 @@ export function validateConfig(input: unknown, options: { listenersOptional?: bo
       accessLog: raw.accessLog,
       dataPlane: raw.dataPlane,
       splice: { library: raw.splice.library ?? null, pipeSize: raw.splice.pipeSize, pipePool: raw.splice.pipePool },
+      capture: {
+        enabled: c.enabled,
+        listener: c.listener ?? null,
+        zones: c.zones,
+        devices: c.devices,
+        ports: [...new Set(c.ports)],
+        family: c.family,
+        excludeSources: c.exclude.sources,
+        excludeMacs: c.exclude.macs,
+        excludeDestinations: c.exclude.destinations,
+        quic: c.quic,
+        firewall: c.firewall,
+      },
       gatewayApi: null,
     },
   };

@@ -5,7 +5,13 @@
 //                                  keepalive_timeout, sniff_max_bytes, access_log,
 //                                  data_plane (auto|splice|js), splice_library, splice_pipe_size,
 //                                  splice_pipe_pool, max_connections, max_connections_per_source,
-//                                  max_handshakes, max_handshakes_per_source
+//                                  max_handshakes, max_handshakes_per_source,
+//                                  capture (0|1), capture_listener, capture_zone, capture_device,
+//                                  capture_port, capture_exclude_src, capture_exclude_mac,
+//                                  capture_exclude_dst (lists), capture_family (any|ipv4|ipv6),
+//                                  quic (block|pass), firewall (auto|nftables|iptables)
+//   config service '<name>'        respawn_threshold, respawn_timeout, respawn_retry, nofile: read
+//                                  by the init script (procd), checked here
 //   config listener '<name>'       type, listen (list), default (passthrough|reject|forward),
 //                                  backend (with default 'forward'), user (list of "name:password")
 //   config route '<name>'          enabled, listener, protocol, host, dst_port, dst_cidr, src_cidr
@@ -34,6 +40,24 @@ const GLOBAL_OPTIONS: Record<string, Field> = {
   splice_library: { key: 'splice.library', list: false },
   splice_pipe_size: { key: 'splice.pipeSize', list: false },
   splice_pipe_pool: { key: 'splice.pipePool', list: false },
+  capture: { key: 'capture.enabled', list: false },
+  capture_listener: { key: 'capture.listener', list: false },
+  capture_zone: { key: 'capture.zones', list: true },
+  capture_device: { key: 'capture.devices', list: true },
+  capture_port: { key: 'capture.ports', list: true },
+  capture_family: { key: 'capture.family', list: false },
+  capture_exclude_src: { key: 'capture.exclude.sources', list: true },
+  capture_exclude_mac: { key: 'capture.exclude.macs', list: true },
+  capture_exclude_dst: { key: 'capture.exclude.destinations', list: true },
+  quic: { key: 'capture.quic', list: false },
+  firewall: { key: 'capture.firewall', list: false },
+};
+/** Read by /etc/init.d/ugate for procd; ugate only checks them. */
+const SERVICE_OPTIONS: Record<string, Field> = {
+  respawn_threshold: { key: '', list: false },
+  respawn_timeout: { key: '', list: false },
+  respawn_retry: { key: '', list: false },
+  nofile: { key: '', list: false },
 };
 const LISTENER_OPTIONS: Record<string, Field> = {
   type: { key: 'type', list: false },
@@ -100,9 +124,10 @@ export function uciToDocument(text: string): UciMapResult {
   const origins: { listeners: UciSection[]; routes: UciSection[]; global: UciSection | null } = { listeners: [], routes: [], global: null };
 
   for (const s of parsed.value.sections) {
-    const fields = s.type === 'ugate' ? GLOBAL_OPTIONS : s.type === 'listener' ? LISTENER_OPTIONS : s.type === 'route' ? ROUTE_OPTIONS : null;
+    const fields =
+      s.type === 'ugate' ? GLOBAL_OPTIONS : s.type === 'listener' ? LISTENER_OPTIONS : s.type === 'route' ? ROUTE_OPTIONS : s.type === 'service' ? SERVICE_OPTIONS : null;
     if (!fields) {
-      issues.push({ path: where(s), message: `unknown section type "${s.type}" (expected ugate, listener or route)` });
+      issues.push({ path: where(s), message: `unknown section type "${s.type}" (expected ugate, listener, route or service)` });
       continue;
     }
     let ok = true;
@@ -120,15 +145,24 @@ export function uciToDocument(text: string): UciMapResult {
     if (enabled && BOOLEAN[values(enabled)[0]!] === undefined) issues.push({ path: where(s, 'enabled'), message: 'expected 0 or 1' });
     if (!ok || (enabled && BOOLEAN[values(enabled)[0]!] === false)) continue;
 
-    if (s.type === 'ugate') {
+    if (s.type === 'service') {
+      for (const [opt, v] of s.options) {
+        const raw = values(v)[0]!;
+        if (!/^\d{1,9}$/.test(raw)) issues.push({ path: where(s, opt), message: `"${raw}": expected a whole number` });
+      }
+    } else if (s.type === 'ugate') {
       if (origins.global) issues.push({ path: where(s), message: `a second "ugate" section (the first is ${sectionLabel(origins.global)})` });
       origins.global = s;
       for (const [opt, v] of s.options) {
         const raw = values(v)[0]!;
         let value: unknown = raw;
-        if (opt === 'access_log') {
+        if (opt === 'access_log' || opt === 'capture') {
           value = BOOLEAN[raw];
           if (value === undefined) issues.push({ path: where(s, opt), message: 'expected 0 or 1' });
+        } else if (opt === 'capture_port') {
+          value = values(v).map((p) => (/^\d{1,5}$/.test(p) ? Number(p) : p));
+        } else if (GLOBAL_OPTIONS[opt]!.list) {
+          value = values(v);
         } else if (opt === 'sniff_max_bytes' || opt === 'splice_pipe_size' || opt === 'splice_pipe_pool' || /^(timeouts|limits)\./.test(GLOBAL_OPTIONS[opt]!.key)) {
           // UCI values are text: a plain number is a number (for timeouts, of milliseconds)
           value = /^\d+$/.test(raw) ? Number(raw) : raw;
@@ -189,8 +223,11 @@ export function uciToDocument(text: string): UciMapResult {
       }
     }
     const g = origins.global;
-    const opt = Object.entries(GLOBAL_OPTIONS).find(([, f]) => path.startsWith(f.key))?.[0];
-    return g && opt ? `${where(g, opt)}` : path;
+    const found = Object.entries(GLOBAL_OPTIONS).find(([, f]) => path === f.key || path.startsWith(`${f.key}[`));
+    if (!g || !found) return path;
+    const [opt, f] = found;
+    // "capture.ports[2]" → "ugate main option capture_port[2] (line 6)"
+    return `${g.type} ${sectionLabel(g)} option ${opt}${path.slice(f.key.length)} (line ${g.options.get(opt)?.line ?? g.line})`;
   };
   return { ok: true, document: doc, describePath };
 }

@@ -22,12 +22,17 @@ const ABORT_WAIT_MS = 1000;
 const isWildcard = (ip: string) => ip === '0.0.0.0' || ip === '::';
 const isLoopback = (ip: string) => ip.startsWith('127.') || ip === '::1';
 
+export function newStats(): Stats {
+  return { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
+}
+
 export class Gateway {
-  readonly stats: Stats = { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
   private readonly listeners: Listener[] = [];
   private readonly sessions = new Set<Session>();
   private readonly ctx: SessionContext;
   private idle: (() => void) | null = null;
+  private finished: Promise<void> | null = null;
+  private readonly graceTimers: (() => void)[] = [];
   private refusals: RefusalLog | null = null;
 
   /** connections refused at accept by a cap */
@@ -38,6 +43,8 @@ export class Gateway {
   constructor(
     private readonly rt: Runtime,
     config: Config,
+    /** shared by the gateways that a reload replaces one with another, so counts carry on */
+    readonly stats: Stats = newStats(),
   ) {
     this.ctx = {
       rt,
@@ -114,41 +121,47 @@ export class Gateway {
         }
       }
     } catch (e) {
-      this.closeListeners();
+      await this.closeListeners();
       this.ctx.dataPlane.close();
       throw e;
     }
   }
 
-  private closeListeners(): void {
-    for (const l of this.listeners.splice(0)) l.close();
+  /** Stop accepting; open connections are untouched. Resolves once the ports are free. */
+  async closeListeners(): Promise<void> {
+    await Promise.all(this.listeners.splice(0).map((l) => l.close()));
   }
 
-  /** Resolves when no session is left, or after `ms`, whichever comes first. */
-  private waitForIdle(ms: number): Promise<void> {
+  /** Resolves once no session is left, or once `forceAfter` (set by abortAll) gives up waiting. */
+  private untilIdle(): Promise<void> {
     if (this.sessions.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const cancel = afterAtLeast(ms, resolve);
-      this.idle = () => {
-        cancel();
-        resolve();
-      };
-    });
+    return new Promise((resolve) => (this.idle = resolve));
   }
 
-  /** Stops accepting, lets open connections finish for up to `graceMs`, then closes the rest. */
-  async stop(graceMs: number): Promise<void> {
-    this.closeListeners();
-    await this.waitForIdle(graceMs);
-    if (this.sessions.size > 0) {
-      const left = [...this.sessions];
-      this.rt.stderr(`ugate: grace period over, closing ${left.length} connection(s)\n`);
-      // Aborting closes every socket; a session still dialing ends only when its connect attempt
-      // does, so the wait for the last access-log lines is bounded.
-      const idle = this.waitForIdle(ABORT_WAIT_MS);
-      for (const s of left) s.abort('shutdown');
-      await idle;
-    }
+  /** Aborts what is left; the last access-log lines are waited for at most ABORT_WAIT_MS. */
+  private abortAll(): void {
+    if (this.sessions.size === 0) return;
+    const left = [...this.sessions];
+    this.rt.stderr(`ugate: grace period over, closing ${left.length} connection(s)\n`);
+    // Aborting closes every socket; a session still dialing ends only when its connect attempt
+    // does, so the wait for the last access-log lines is bounded.
+    afterAtLeast(ABORT_WAIT_MS, () => this.idle?.());
+    for (const s of left) s.abort('shutdown');
+  }
+
+  /**
+   * Stops accepting, lets open connections finish for up to `graceMs`, then closes the rest. A
+   * second call with a shorter grace (shutdown after a reload retired this gateway) cuts it short.
+   */
+  stop(graceMs: number): Promise<void> {
+    void this.closeListeners();
+    if (this.sessions.size > 0) this.graceTimers.push(afterAtLeast(graceMs, () => this.abortAll()));
+    return (this.finished ??= this.finish());
+  }
+
+  private async finish(): Promise<void> {
+    await this.untilIdle();
+    for (const cancel of this.graceTimers.splice(0)) cancel();
     this.ctx.upstreams.closeAll();
     this.refusals?.close();
     const summary = this.ctx.dataPlane.summary();

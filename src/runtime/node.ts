@@ -225,6 +225,7 @@ export async function createNodeRuntime(): Promise<Runtime> {
   const dns = await import('node:dns');
   const fs = await import('node:fs/promises');
   const os = await import('node:os');
+  const childProcess = await import('node:child_process');
   // Loaded once, by the first listener that needs it (a redirect listener).
   let originalDst: Promise<GetOriginalDst> | undefined;
   // A log reader that went away (EPIPE) must not take the gateway down with it.
@@ -236,6 +237,7 @@ export async function createNodeRuntime(): Promise<Runtime> {
     name: 'node',
     version: process.version,
     args: process.argv.slice(2),
+    pid: process.pid,
     env: (name) => process.env[name],
     async listen(host, port, onConnection, opts) {
       // Loaded before the first accept, so originalDestination() stays synchronous. Without it a
@@ -259,7 +261,8 @@ export async function createNodeRuntime(): Promise<Runtime> {
           server.off('error', reject);
           server.on('error', (e) => process.stderr.write(`ugate: listener ${host}:${port}: ${e.message}\n`));
           const a = server.address() as NodeNet.AddressInfo;
-          resolve({ address: address(a.address, a.port), close: () => server.close() });
+          // the descriptor is closed at once; the callback would wait for open connections too
+          resolve({ address: address(a.address, a.port), close: async () => void server.close() });
         });
       });
     },
@@ -320,6 +323,26 @@ export async function createNodeRuntime(): Promise<Runtime> {
       // The placeholder goes only once a handler of ugate's own is in place (see above).
       if (signal === 'SIGUSR1') process.off('SIGUSR1', inspectorGuard);
       return true;
+    },
+    run(argv) {
+      return new Promise((resolve, reject) => {
+        const child = childProcess.spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+        child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+        child.once('error', (e) => reject(new Error(`${argv[0]}: ${e.message}`)));
+        child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+      });
+    },
+    spawnTied(argv) {
+      const child = childProcess.spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'ignore'] });
+      child.once('error', (e) => process.stderr.write(`ugate: ${argv[0]}: ${e.message}\n`));
+      child.stdin!.on('error', () => {}); // EPIPE once the child is gone
+      // Neither the child nor its pipe keeps the gateway's event loop alive.
+      child.unref();
+      (child.stdin as unknown as { unref(): void }).unref();
+      return { pid: child.pid ?? -1, kill: () => void child.kill('SIGKILL') };
     },
     now: () => performance.now(),
     stdout: (text) => void process.stdout.write(text),

@@ -56,8 +56,30 @@ declare const tjs: {
   readDir(path: string): Promise<AsyncIterableIterator<{ name: string }> & { close(): Promise<void> }>;
   lookup(name: string, opts: { all: true }): Promise<{ ip: string }[]>;
   addSignalListener(sig: string, fn: () => void): void;
+  pid: number;
+  spawn(args: string[], opts: { stdin?: 'pipe' | 'ignore' | 'inherit'; stdout?: 'pipe' | 'ignore' | 'inherit'; stderr?: 'pipe' | 'ignore' | 'inherit' }): TjsProcess;
   system: { networkInterfaces: unknown };
 };
+
+interface TjsProcess {
+  readonly pid: number;
+  readonly stdout: ReadableStream<Uint8Array> | null;
+  readonly stderr: ReadableStream<Uint8Array> | null;
+  kill(signal?: string): void;
+  wait(): Promise<{ exit_status: number; term_signal: string | null }>;
+}
+
+async function readAllText(stream: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (!stream) return '';
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let out = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return out + decoder.decode();
+    out += decoder.decode(value, { stream: true });
+  }
+}
 
 const READ_SIZE = 64 * 1024;
 const SHUT_WR = 1;
@@ -66,6 +88,10 @@ const SHUT_WR = 1;
 const ERRNO_GENERIC = { EAGAIN: 11, EINPROGRESS: 115, ECONNREFUSED: 111, ETIMEDOUT: 110, EHOSTUNREACH: 113, ENETUNREACH: 101, EADDRNOTAVAIL: 99, ECONNABORTED: 103 };
 const ERRNO_MIPS = { EAGAIN: 11, EINPROGRESS: 150, ECONNREFUSED: 146, ETIMEDOUT: 145, EHOSTUNREACH: 148, ENETUNREACH: 128, EADDRNOTAVAIL: 126, ECONNABORTED: 130 };
 const TCP_NODELAY = 1; // the same on every Linux architecture
+/** socket(2) type flag and fcntl(2) values, the same on every architecture ugate ships for */
+const SOCK_CLOEXEC = 0o2000000;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
 /** After an accept error other than EAGAIN (e.g. out of file descriptors), wait before trying again. */
 const ACCEPT_BACKOFF_MS = 250;
 
@@ -112,6 +138,7 @@ interface Env {
     write(fd: number, buf: Uint8Array, n: number): number;
     dup2(fd: number, target: number): number;
     close(fd: number): number;
+    fcntl(fd: number, cmd: number, arg: number): number;
   };
   open: Set<{ destroy(): void }>;
   strerror(errno: number): string;
@@ -465,6 +492,9 @@ class TjsListener extends Polled implements Listener {
         if (n !== this.env.errno.EAGAIN) this.pause((e as Error).message);
         return;
       }
+      // accept() gives no close-on-exec: without it a program ugate runs (its firewall guard)
+      // would hold the connection open after ugate closed it.
+      this.env.libc.fcntl(s.fileno, F_SETFD, FD_CLOEXEC);
       this.onConnection(new TjsConn(this.env, s, true));
     }
   }
@@ -484,8 +514,10 @@ class TjsListener extends Polled implements Listener {
     }, ACCEPT_BACKOFF_MS);
   }
 
-  close(): void {
+  /** libuv closes a polled descriptor in its close phase: a timer of 0 ms runs after it. */
+  async close(): Promise<void> {
     this.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
 }
 
@@ -602,6 +634,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
     write: { args: ['int', 'buffer', 'size_t'], returns: 'ssize_t' },
     dup2: { args: ['int', 'int'], returns: 'int' },
     close: { args: ['int'], returns: 'int' },
+    fcntl: { args: ['int', 'int', 'int'], returns: 'int' },
   }).symbols as unknown as Env['libc'];
   let sigignore: ((sig: number) => number) | undefined;
   try {
@@ -632,12 +665,14 @@ export async function createTjsRuntime(): Promise<Runtime> {
     name: 'tjs',
     version: tjs.version,
     args: tjs.args.slice(3),
+    pid: tjs.pid,
     env: (name) => tjs.env[name],
     // Original destinations need nothing more here: PosixSocket.getopt reads SO_ORIGINAL_DST.
     async listen(host, port, onConnection) {
       const addr = encodeSockaddr(host, port);
       const v6 = host.includes(':');
-      const sock = new PosixSocket(v6 ? d.AF_INET6! : d.AF_INET!, d.SOCK_STREAM!, 0);
+      // Close-on-exec, so that no program ugate runs keeps the port bound.
+      const sock = new PosixSocket(v6 ? d.AF_INET6! : d.AF_INET!, d.SOCK_STREAM! | SOCK_CLOEXEC, 0);
       try {
         sock.setopt(d.SOL_SOCKET!, d.SO_REUSEADDR!, int32(1));
         if (v6) sock.setopt(d.IPPROTO_IPV6!, 26 /* IPV6_V6ONLY */, int32(1));
@@ -654,7 +689,7 @@ export async function createTjsRuntime(): Promise<Runtime> {
       const v6 = host.includes(':');
       let conn: TjsConn;
       try {
-        conn = new TjsConn(env, new PosixSocket(v6 ? d.AF_INET6! : d.AF_INET!, d.SOCK_STREAM!, 0), false);
+        conn = new TjsConn(env, new PosixSocket(v6 ? d.AF_INET6! : d.AF_INET!, d.SOCK_STREAM! | SOCK_CLOEXEC, 0), false);
       } catch (e) {
         // e.g. out of file descriptors: no connection attempt was made
         throw new ConnectError('other', `${host}:${port}: ${(e as Error).message}`);
@@ -712,12 +747,14 @@ export async function createTjsRuntime(): Promise<Runtime> {
       // PosixSocket.createFromFD is broken in txiki.js 26.6 (it calls a native function by a name
       // that does not exist): the fd is dup2()ed onto a fresh PosixSocket's descriptor instead.
       const sock = new PosixSocket(d.AF_INET!, d.SOCK_STREAM!, 0);
+      // dup2 clears close-on-exec on the target: set again below
       if (libc.dup2(fd, sock.fileno) < 0) {
         const err = ffi.errno();
         sock.close();
         throw new Error(`dup2: ${ffi.strerror(err)}`);
       }
       libc.close(fd);
+      libc.fcntl(sock.fileno, F_SETFD, FD_CLOEXEC);
       return new ReadableWatch(env, sock, onReadable);
     },
     onSignal(signal: SignalName, handler) {
@@ -730,6 +767,22 @@ export async function createTjsRuntime(): Promise<Runtime> {
         if (signal === 'SIGIO') sigignore?.(env.errno === ERRNO_MIPS ? 22 : 29);
         return false;
       }
+    },
+    async run(argv) {
+      let p: TjsProcess;
+      try {
+        p = tjs.spawn(argv, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
+      } catch (e) {
+        throw new Error(`${argv[0]}: ${(e as Error).message}`);
+      }
+      const [stdout, stderr, st] = await Promise.all([readAllText(p.stdout), readAllText(p.stderr), p.wait()]);
+      return { status: st.term_signal ? null : st.exit_status, signal: st.term_signal, stdout, stderr };
+    },
+    spawnTied(argv) {
+      // The pipe is never written: the child waits for the end of file that this process's end brings.
+      const p = tjs.spawn(argv, { stdin: 'pipe', stdout: 'ignore', stderr: 'ignore' });
+      void p.wait();
+      return { pid: p.pid, kill: () => p.kill('SIGKILL') };
     },
     now: () => performance.now(),
     stdout: (text) => writeAll(1, text),

@@ -42,8 +42,8 @@ export interface Conn {
 
 export interface Listener {
   readonly address: SocketAddress;
-  /** Stop accepting; open connections are untouched. */
-  close(): void;
+  /** Stop accepting; open connections are untouched. Resolves once the port is free to bind again. */
+  close(): Promise<void>;
 }
 
 /**
@@ -68,6 +68,23 @@ export interface Watch {
   close(): void;
 }
 
+/** How a program run by Runtime.run ended, with what it printed. */
+export interface ProcessResult {
+  /** exit code, or null when a signal ended it */
+  status: number | null;
+  /** the signal's name ("SIGKILL") when one ended it */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A child tied to this process: its stdin is a pipe only this process holds open. */
+export interface TiedChild {
+  readonly pid: number;
+  /** SIGKILL: a tied child may ignore the polite signals */
+  kill(): void;
+}
+
 /**
  * Signals ugate handles: every catchable one whose default action would end the process, so that
  * none ends it without a log line (SIGKILL and SIGSTOP cannot be caught; crash signals such as
@@ -81,6 +98,7 @@ export interface Runtime {
   readonly version: string;
   /** The script's own arguments (after `run file.js` / `file.js`). */
   readonly args: string[];
+  readonly pid: number;
   env(name: string): string | undefined;
   /**
    * With `originalDestination`, every accepted Conn can answer originalDestination(); a runtime
@@ -109,6 +127,13 @@ export interface Runtime {
    * on this architecture).
    */
   onSignal(signal: SignalName, handler: () => void): boolean;
+  /** Runs a program (argv[0] found on PATH) to its end; rejects when it cannot be started. */
+  run(argv: string[]): Promise<ProcessResult>;
+  /**
+   * Starts a program whose stdin is a pipe that only this process holds: the child reads end of
+   * file the moment this process ends, however it ends (SIGKILL and crashes included).
+   */
+  spawnTied(argv: string[]): TiedChild;
   /** Monotonic milliseconds. */
   now(): number;
   stdout(text: string): void;

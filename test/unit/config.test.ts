@@ -40,6 +40,19 @@ test('defaults are filled in', (t) => {
     accessLog: true,
     dataPlane: 'auto',
     splice: { library: null, pipeSize: 1048576, pipePool: 32 },
+    capture: {
+      enabled: false,
+      listener: null,
+      zones: [],
+      devices: [],
+      ports: [80, 443],
+      family: 'any',
+      excludeSources: [],
+      excludeMacs: [],
+      excludeDestinations: [],
+      quic: 'block',
+      firewall: 'auto',
+    },
     gatewayApi: null,
   });
 });
@@ -496,7 +509,7 @@ const L1 = "config listener 'lan'\n\toption type 'redirect'\n\toption listen '0.
 
 const UCI_ERRORS: [title: string, text: string, message: string][] = [
   ['syntax error', "config listener 'lan\n", "f: line 1, column 17: unterminated single quote (')"],
-  ['unknown section type', `${L1}config proxy 'x'\n\toption type 'mixed'\n`, 'f: proxy x (line 4): unknown section type "proxy" (expected ugate, listener or route)'],
+  ['unknown section type', `${L1}config proxy 'x'\n\toption type 'mixed'\n`, 'f: proxy x (line 4): unknown section type "proxy" (expected ugate, listener, route or service)'],
   ['unknown listener option', `${L1}\toption port '80'\n`, 'f: listener lan option port (line 4): unknown option (expected one of: type, listen, default, backend, user, enabled)'],
   [
     'unknown route option',
@@ -506,7 +519,7 @@ const UCI_ERRORS: [title: string, text: string, message: string][] = [
   [
     'unknown global option',
     `config ugate 'main'\n\toption log_level 'debug'\n${L1}`,
-    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, keepalive_timeout, max_connections, max_connections_per_source, max_handshakes, max_handshakes_per_source, sniff_max_bytes, access_log, data_plane, splice_library, splice_pipe_size, splice_pipe_pool)',
+    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, keepalive_timeout, max_connections, max_connections_per_source, max_handshakes, max_handshakes_per_source, sniff_max_bytes, access_log, data_plane, splice_library, splice_pipe_size, splice_pipe_pool, capture, capture_listener, capture_zone, capture_device, capture_port, capture_family, capture_exclude_src, capture_exclude_mac, capture_exclude_dst, quic, firewall)',
   ],
   ['list for a single-value option', "config listener 'lan'\n\tlist type 'redirect'\n\toption listen '0.0.0.0:1'\n", 'f: listener lan option type (line 2): takes one value: use "option", not "list"'],
   ['list for a route action', `${L1}config route 'r'\n\tlist action 'reject'\n`, 'f: route r option action (line 5): takes one value: use "option", not "list"'],
@@ -591,6 +604,7 @@ test('describeConfig fills in every default, in the JSON shape', (t) => {
     accessLog: true,
     dataPlane: 'auto',
     splice: { pipeSize: 1048576, pipePool: 32 },
+    capture: { enabled: false, zones: [], devices: [], ports: [80, 443], family: 'any', exclude: { sources: [], macs: [], destinations: [] }, quic: 'block', firewall: 'auto' },
   });
   const d = describeConfig(loadConfig([['u', UCI]])) as { routes: unknown[]; listeners: unknown[] };
   t.deepEqual(d.routes[1], {
