@@ -1,5 +1,5 @@
 # Thin wrappers around the npm scripts, plus the C splice shim's native and cross builds.
-.PHONY: all build test test-unit test-e2e run check clean bench native native-test native-cross
+.PHONY: all build test test-unit test-e2e run check clean bench native native-test native-cross packages
 
 all: build
 
@@ -24,6 +24,14 @@ bench: node_modules
 
 run: build
 	node dist/ugate.js run $(if $(CONFIG),-c $(CONFIG))
+
+# ---- OpenWrt packages without the SDK (openwrt/package.mjs) ----
+# TJS_DIR/<arch>/tjs: txiki.js for each router arch; APK: apk-tools 3 (for apk mkpkg).
+TJS_DIR ?=
+APK ?= apk
+packages: build
+	@[ -n "$(TJS_DIR)" ] || { echo "make packages: set TJS_DIR=<dir> (<dir>/<arch>/tjs for each arch)" >&2; exit 2; }
+	node openwrt/package.mjs --tjs-dir "$(TJS_DIR)" --apk "$(APK)" $(foreach a,$(ARCH),--arch $(a))
 
 # ---- the splice shim (src/native) ----
 # Warnings are errors on every libc and architecture we ship for.

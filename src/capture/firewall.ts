@@ -64,17 +64,17 @@ export class FirewallCapture {
   }
 
   /** nftables where fw4 runs (or no fw3 but nft), iptables where fw3 runs; an explicit choice wins. */
-  async chooseBackend(c: CaptureConfig): Promise<{ backend: Backend; zoneTool: string | null }> {
+  async chooseBackend(c: CaptureConfig): Promise<{ backend: Backend; zoneTool: string | null; installed: boolean }> {
     const t = await this.tools();
-    const zoneTool = t.has('fw4') ? 'fw4' : t.has('fw3') ? 'fw3' : null;
     let backend: Backend;
     if (c.firewall !== 'auto') backend = c.firewall;
     else if (t.has('fw4')) backend = 'nftables';
     else if (t.has('fw3')) backend = 'iptables';
     else backend = t.has('nft') ? 'nftables' : 'iptables';
-    const tool = backend === 'nftables' ? 'nft' : 'iptables-restore';
-    if (!t.has(tool)) throw new CaptureError(`capture.firewall: ${backend} needs "${tool}", which is not installed`);
-    return { backend, zoneTool };
+    // zones as the firewall of the same kind sees them (fw4 for nftables, fw3 for iptables)
+    const order = backend === 'nftables' ? ['fw4', 'fw3'] : ['fw3', 'fw4'];
+    const zoneTool = order.find((x) => t.has(x)) ?? null;
+    return { backend, zoneTool, installed: t.has(backend === 'nftables' ? 'nft' : 'iptables-restore') };
   }
 
   /** The devices of the firewall zones, as fw4/fw3 name them. */
@@ -84,26 +84,27 @@ export class FirewallCapture {
     const out: string[] = [];
     for (const z of zones) {
       const r = await this.rt.run(sh(`${zoneTool} -q zone "$1"`, z));
-      if (r.status !== 0) throw new CaptureError(`capture.zones: firewall zone "${z}" does not exist (${zoneTool} -q zone ${z} exited with ${r.status ?? r.signal})`);
+      if (r.status !== 0) throw new CaptureError(`capture.zones: ${zoneTool} knows no zone "${z}" (is the firewall running? "${zoneTool} -q zone ${z}" exited with ${r.status ?? r.signal})`);
       out.push(...r.stdout.split(/\s+/).filter(Boolean));
     }
     return out;
   }
 
   /** Resolves zones and renders; throws CaptureError naming the setting at fault. */
-  async plan(config: Config): Promise<{ plan: CapturePlan; backend: Backend }> {
-    const { backend, zoneTool } = await this.chooseBackend(config.capture);
+  async plan(config: Config): Promise<{ plan: CapturePlan; backend: Backend; installed: boolean }> {
+    const { backend, zoneTool, installed } = await this.chooseBackend(config.capture);
     const plan = capturePlan(config, this.name, await this.zoneDevices(config.capture.zones, zoneTool));
     if (plan.devices.length === 0) {
       const zones = config.capture.zones.map((z) => `"${z}"`).join(', ');
       throw new CaptureError(`capture.zones: zone ${zones} has no device yet (is its network up?), and capture.devices names none`);
     }
-    return { plan, backend };
+    return { plan, backend, installed };
   }
 
   /** Installs (or replaces) this process's rules; the guard is in place before any rule is. */
   async apply(config: Config): Promise<{ plan: CapturePlan; backend: Backend }> {
-    const { plan, backend } = await this.plan(config);
+    const { plan, backend, installed } = await this.plan(config);
+    if (!installed) throw new CaptureError(`capture.firewall: ${backend} needs "${backend === 'nftables' ? 'nft' : 'iptables-restore'}", which is not installed`);
     await this.removeStale();
     if (this.backend !== backend) {
       if (this.backend) await this.removeRules(this.backend);
