@@ -117,7 +117,7 @@ default_prerm $0 $@
 
 /**
  * One package, both formats. `files` is a staged root; `pkg` holds the metadata.
- * pkg: { name, version, arch ('all' for noarch), depends: [], description, conffiles: [], postrm? }
+ * pkg: { name, version, arch ('all' for noarch), depends: [], description, conffiles: [], postinst?, postrm? }
  */
 function buildPackage(pkg, files, outDir, apk) {
   mkdirSync(outDir, { recursive: true });
@@ -147,7 +147,9 @@ function buildPackage(pkg, files, outDir, apk) {
     writeFileSync(join(control, 'postinst'), POSTINST);
     writeFileSync(join(control, 'prerm'), PRERM);
     if (pkg.postrm) writeFileSync(join(control, 'postrm'), pkg.postrm);
-    for (const s of ['postinst', 'prerm', 'postrm']) if (existsSync(join(control, s))) chmodSync(join(control, s), 0o755);
+    // default_postinst runs the package's own part from postinst-pkg
+    if (pkg.postinst) writeFileSync(join(control, 'postinst-pkg'), pkg.postinst);
+    for (const s of ['postinst', 'prerm', 'postrm', 'postinst-pkg']) if (existsSync(join(control, s))) chmodSync(join(control, s), 0o755);
     const outer = join(work, 'ipk');
     mkdirSync(outer);
     writeFileSync(join(outer, 'debian-binary'), '2.0\n');
@@ -177,7 +179,7 @@ function buildPackage(pkg, files, outDir, apk) {
 export root="\${IPKG_INSTROOT}"
 export pkgname="${pkg.name}"
 default_postinst
-`;
+${pkg.postinst ? pkg.postinst.replace(/^#!.*\n/, '') : ''}`;
     writeFileSync(join(scripts, 'post-install'), postInstall);
     writeFileSync(join(scripts, 'post-upgrade'), `#!/bin/sh\nexport PKG_UPGRADE=1\n${postInstall.replace('#!/bin/sh\n', '')}`);
     writeFileSync(
@@ -274,7 +276,7 @@ function main() {
   ]);
   made.push(
     ...buildPackage(
-      { ...common, name: 'ugate', source: 'ugate', version, arch: 'all', depends: ['txiki-js', 'ugate-splice'], description: description('ugate'), conffiles: ['/etc/config/ugate'], postrm: recipePart('ugate', 'postrm') },
+      { ...common, name: 'ugate', source: 'ugate', version, arch: 'all', depends: ['txiki-js', 'ugate-splice'], description: description('ugate'), conffiles: ['/etc/config/ugate'], postinst: recipePart('ugate', 'postinst'), postrm: recipePart('ugate', 'postrm') },
       ugateRoot,
       join(o.out, 'all'),
       o.apk,

@@ -156,13 +156,16 @@ for (const pm of ['opkg', 'apk'] as const) {
       lab.router('/etc/init.d/ugate enable && /etc/init.d/ugate start');
       await waitFor(() => (ugateTables(lab).length === 1 ? true : undefined));
 
-      // ---- upgrade keeps the edited configuration (capture on, the route) and serves with it
+      // ---- upgrade keeps the edited configuration (capture on, the route), restarts ugate on the
+      // new files and serves with it
+      const before = ugateRunning(lab);
       const r2 = share(lab, inst.files(pkgs2).filter((f) => f.includes('ugate')));
       lab.router(pm === 'opkg' ? inst.install(r2) : `apk add --allow-untrusted --no-network ${r2.map((n) => `/mnt/share/${n}`).join(' ')} 2>&1`);
       t.regex(lab.router(pm === 'opkg' ? 'opkg list-installed ugate' : 'apk info -v ugate 2>/dev/null; apk list -I ugate 2>/dev/null'), /0\.1\.0-r2/);
       t.is(lab.router('uci get ugate.main.capture').trim(), '1');
       t.is(lab.router('uci get ugate.other.backend').trim(), '198.51.100.10:80');
       await waitFor(() => (ugateRunning(lab) && ugateTables(lab).length === 1 ? true : undefined), 10_000);
+      t.not(ugateRunning(lab), before, 'the upgraded ugate runs, not the old process');
       t.is((await get(lab, 'http://203.0.113.10/', ['-H', 'Host: moved.test'])).server, 'other');
 
       // ---- remove: no process, no rule, no file but the edited configuration
