@@ -220,6 +220,20 @@ for (const fw of ['nftables', 'iptables'] as const) {
       t.is((await seenBy(lab, `http://${SERVER4}/still`)).client, ROUTER_WAN4);
       t.is(await status(), '403', 'the applied route still rejects');
 
+      // a MAC exclusion: the client's device is no longer captured
+      const mac = /link\/ether (\S+)/.exec(sh('ip', 'netns', 'exec', lab.client, 'ip', 'link', 'show', 'c0'))![1]!;
+      const withMac = config(fw) as { capture: { exclude: { macs?: string[] } } };
+      withMac.capture.exclude.macs = [mac.toUpperCase()];
+      writeFileSync(file, JSON.stringify(withMac));
+      gw.proc.kill('SIGHUP');
+      await waitFor(() => (g.stderr().split('SIGHUP: configuration applied').length === 3 ? true : undefined));
+      t.is((await seenBy(lab, `http://${SERVER4}/mac-excluded`)).client, CLIENT4);
+      t.is((await seenBy(lab, `http://[${SERVER6}]/mac-excluded`)).client, CLIENT6);
+      writeFileSync(file, JSON.stringify(config(fw)));
+      gw.proc.kill('SIGHUP');
+      await waitFor(() => (g.stderr().split('SIGHUP: configuration applied').length === 4 ? true : undefined));
+      t.is((await seenBy(lab, `http://${SERVER4}/captured-again`)).client, ROUTER_WAN4);
+
       // SIGKILL: the guard removes the rules; LAN traffic goes straight to the server
       const before = ugateObjects(lab);
       t.true(before.length > 0);

@@ -97,6 +97,7 @@ for (const pm of ['opkg', 'apk'] as const) {
       t.true(lab.router('ls /etc/rc.d').includes('S95ugate'), 'enabled at boot');
       await waitFor(() => ugateRunning(lab) ?? undefined);
       await waitLog(lab, 'running on tjs 26.6.0');
+      t.regex(logread(lab), /open files limit 4096\)/, 'procd applied limits nofile');
       t.deepEqual(ugateTables(lab), [], 'capture is off as installed');
       t.is(lab.router('uci get firewall.ugate.path').trim(), '/usr/share/ugate/firewall.include');
       t.is((await get(lab, 'http://203.0.113.10/', ['-H', 'Host: before.test'])).server, 'wan');
@@ -116,9 +117,20 @@ for (const pm of ['opkg', 'apk'] as const) {
       t.is(own.stdout.trim(), 'router-page');
       t.false(logged(lab, 'router.test'));
 
+      // ---- a firewall restart drops every foreign table; the include has ugate put its rules back
+      const applied = () => logread(lab).split('configuration applied').length;
+      const table = ugateTables(lab)[0];
+      const beforeRestart = applied();
+      lab.router('/etc/init.d/firewall restart >/dev/null 2>&1');
+      // the reload the include asked for is over once it logs, and the table is back
+      await waitFor(() => (applied() > beforeRestart && ugateTables(lab)[0] === table ? true : undefined), 10_000);
+      t.is((await get(lab, 'http://203.0.113.10/', ['-H', 'Host: after-fw.test'])).server, 'wan');
+      await waitFor(() => (logged(lab, 'after-fw.test') ? true : undefined));
+
       // ---- a route to another WAN host, added in UCI
+      const n = applied();
       lab.router(`uci set ugate.other=route && uci set ugate.other.host=moved.test && uci set ugate.other.action=forward && uci set ugate.other.backend=198.51.100.10:80 && uci commit ugate && ${event}`);
-      await waitFor(() => (logread(lab).split('configuration applied').length >= 3 ? true : undefined));
+      await waitFor(() => (applied() > n ? true : undefined));
       t.is((await get(lab, 'http://203.0.113.10/', ['-H', 'Host: moved.test'])).server, 'other');
 
       // ---- a bad value is refused with its error; the running configuration keeps serving
