@@ -58,7 +58,7 @@ export class Service {
     this.cancelRetry = null;
     if (this.stopped) return;
     if (!this.config.capture.enabled) {
-      await this.capture.remove();
+      await this.removeCapture();
       return;
     }
     try {
@@ -74,8 +74,17 @@ export class Service {
       // Logged when it changes, not every retry; ugate keeps serving its other listeners meanwhile.
       if (message !== this.captureError) this.log(`capture not installed, retrying every ${CAPTURE_RETRY_MS / 1000} s: ${message}`);
       this.captureError = message;
-      await this.capture.remove();
+      await this.removeCapture();
       this.cancelRetry = afterAtLeast(CAPTURE_RETRY_MS, () => void this.applyCapture());
+    }
+  }
+
+  /** Never throws: a stop must go on even when the firewall tools cannot be run (the guard still removes the rules at exit). */
+  private async removeCapture(): Promise<void> {
+    try {
+      await this.capture.remove();
+    } catch (e) {
+      this.log(`capture: removing the rules failed: ${(e as Error).message}`);
     }
   }
 
@@ -125,7 +134,7 @@ export class Service {
       } catch (e2) {
         // Neither binds: exiting lets procd start ugate afresh rather than serve nothing.
         this.log(`${signal}: the running configuration cannot listen again either: ${(e2 as Error).message}; exiting`);
-        await this.capture.remove();
+        await this.removeCapture();
         return this.rt.exit(1);
       }
       this.swap(old, again);
@@ -148,7 +157,7 @@ export class Service {
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     this.cancelRetry?.();
-    await this.capture.remove();
+    await this.removeCapture();
     const all = [...this.retired, ...(this.gw ? [this.gw] : [])];
     await Promise.all(all.map((g) => g.stop(graceMs)));
   }

@@ -110,6 +110,8 @@ export class FirewallCapture {
       if (this.backend) await this.removeRules(this.backend);
       this.startGuard(backend);
     }
+    // set before installing, so that remove() also clears a half-done install
+    this.backend = backend;
     if (backend === 'nftables') {
       await this.check(sh('printf "%s" "$1" | nft -f -', renderNft(plan)), 'nft');
     } else {
@@ -121,7 +123,6 @@ export class FirewallCapture {
         if (text) await this.check(sh(`printf "%s" "$1" | ${tool} -w --noflush`, text), tool);
       }
     }
-    this.backend = backend;
     return { plan, backend };
   }
 
