@@ -1,12 +1,13 @@
 // The running service: the gateway, the firewall capture that feeds it, and what signals do to
-// them. A reload (SIGHUP; procd's reload) applies a new configuration while serving: the old
-// gateway stops accepting and keeps its open connections until they end, a new one takes its
-// listeners, and the capture rules follow. A configuration that is invalid, or that cannot start,
+// them. A reload (SIGHUP; procd's reload) applies a new configuration while serving: a new gateway
+// takes over the sockets whose address stays (never closed, so no connection is refused), binds
+// the new ones, the old gateway keeps its open connections until they end, and the capture rules
+// follow. A configuration that is invalid, or that cannot start,
 // is refused with its error in the log, and the running one keeps serving.
 
 import { CaptureError, FirewallCapture, renderPlan } from './capture/firewall.ts';
 import type { Config } from './config/model.ts';
-import { Gateway, newStats } from './core/gateway.ts';
+import { bindKeys, Gateway, newStats } from './core/gateway.ts';
 import type { Runtime } from './runtime/types.ts';
 import { afterAtLeast } from './runtime/timer.ts';
 
@@ -120,17 +121,22 @@ export class Service {
     }
     if (this.stopped || !this.gw) return;
     const old = this.gw;
-    // The new listeners take the old ones' ports: those close first (connections arriving in
-    // between are refused), while the old gateway's open connections carry on.
-    await old.closeListeners();
+    // Sockets whose address stays are handed over, never closed: no connection is refused while
+    // the configuration changes. Those the new configuration drops close first, so that a port
+    // they held can be bound again by a listener of another kind.
+    const inherit = new Map(old.handOver().map((b) => [b.key, b]));
+    const wanted = bindKeys(next);
+    const dropped = [...inherit.values()].filter((b) => !wanted.has(b.key));
+    for (const b of dropped) inherit.delete(b.key);
+    await Promise.all(dropped.map((b) => b.listener.close()));
     const candidate = new Gateway(this.rt, next, this.stats);
     try {
-      await candidate.start();
+      await candidate.start(inherit);
     } catch (e) {
       this.log(`${signal}: configuration refused, it cannot start (${(e as Error).message}); the running one keeps serving`);
       const again = new Gateway(this.rt, this.config, this.stats);
       try {
-        await again.start();
+        await again.start(inherit);
       } catch (e2) {
         // Neither binds: exiting lets procd start ugate afresh rather than serve nothing.
         this.log(`${signal}: the running configuration cannot listen again either: ${(e2 as Error).message}; exiting`);

@@ -22,12 +22,34 @@ const ABORT_WAIT_MS = 1000;
 const isWildcard = (ip: string) => ip === '0.0.0.0' || ip === '::';
 const isLoopback = (ip: string) => ip.startsWith('127.') || ip === '::1';
 
+/**
+ * A bound socket and where its connections go. A reload hands it to the next gateway, which points
+ * `accept` at itself: the socket, and the connections waiting in its queue, are never closed.
+ */
+export interface BoundListener {
+  readonly key: string;
+  listener: Listener;
+  accept: (conn: Conn) => void;
+}
+
+/** Sockets are kept across a reload when the same address is bound for the same kind of listener. */
+function bindKey(l: Config['listeners'][number], addr: { host: string; port: number }, index: number): string {
+  const kind = l.type === 'redirect' ? 'original-destination' : 'plain';
+  // "any free port" is not an address: it is the same socket only for the same listener and entry
+  return addr.port === 0 ? `${kind}|${addr.host}|0|${l.name}|${index}` : `${kind}|${addr.host}|${addr.port}`;
+}
+
+/** The keys of every socket `config` binds. */
+export function bindKeys(config: Config): Set<string> {
+  return new Set(config.listeners.flatMap((l) => l.listen.map((a, i) => bindKey(l, a, i))));
+}
+
 export function newStats(): Stats {
   return { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
 }
 
 export class Gateway {
-  private readonly listeners: Listener[] = [];
+  private readonly bound: BoundListener[] = [];
   private readonly sessions = new Set<Session>();
   private readonly ctx: SessionContext;
   private idle: (() => void) | null = null;
@@ -52,7 +74,8 @@ export class Gateway {
       router: new Router(config),
       stats: this.stats,
       accessLog: (line) => rt.stdout(`${line}\n`),
-      isListenAddress: (ip, port) => this.listeners.some((l) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopback(ip)))),
+      isListenAddress: (ip, port) =>
+        this.bound.some(({ listener: l }) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopback(ip)))),
       outbound: new Set(),
       dataPlane: jsPump,
       tables: new Map(),
@@ -76,8 +99,12 @@ export class Gateway {
     }
   }
 
-  /** Binds all listeners; if one fails, closes those already bound and rethrows. */
-  async start(): Promise<void> {
+  /**
+   * Binds all listeners, taking over the sockets in `inherit` (from the gateway a reload replaces)
+   * whose address and kind are unchanged. If one fails, closes what it bound, gives the sockets it
+   * took back to `inherit`, and rethrows.
+   */
+  async start(inherit: Map<string, BoundListener> = new Map()): Promise<void> {
     const procLimits = await this.rt.readFile('/proc/self/limits').then((b) => new TextDecoder().decode(b), () => '');
     const openFiles = openFilesLimit(procLimits);
     const limits = effectiveLimits(this.ctx.config.limits, openFiles);
@@ -87,6 +114,7 @@ export class Gateway {
       `ugate: limits connections=${limits.connections} per_source=${limits.perSource} handshakes=${limits.handshakes} handshakes_per_source=${limits.handshakesPerSource} (open files limit ${openFiles ?? 'unknown'})\n`,
     );
     this.ctx.dataPlane = await openDataPlane(this.rt, this.ctx.config);
+    const inheritedKeys = new Set(inherit.keys());
     try {
       for (const l of this.ctx.config.listeners) {
         const accept = (conn: Conn) => {
@@ -109,19 +137,35 @@ export class Gateway {
             if (this.sessions.size === 0) this.idle?.();
           });
         };
-        for (const addr of l.listen) {
-          let listener: Listener;
+        for (const [i, addr] of l.listen.entries()) {
+          const key = bindKey(l, addr, i);
+          const kept = inherit.get(key);
+          if (kept) {
+            inherit.delete(key);
+            kept.accept = accept;
+            this.bound.push(kept);
+            this.rt.stderr(`ugate: listening listener=${l.name} type=${l.type} addr=${formatHostPort(kept.listener.address.host, kept.listener.address.port)} (kept)\n`);
+            continue;
+          }
+          const b: BoundListener = { key, listener: null as unknown as Listener, accept };
           try {
-            listener = await this.rt.listen(addr.host, addr.port, accept, { originalDestination: l.type === 'redirect' });
+            b.listener = await this.rt.listen(addr.host, addr.port, (conn) => b.accept(conn), { originalDestination: l.type === 'redirect' });
           } catch (e) {
             throw new Error(`listener ${l.name}: ${(e as Error).message}`);
           }
-          this.listeners.push(listener);
-          this.rt.stderr(`ugate: listening listener=${l.name} type=${l.type} addr=${formatHostPort(listener.address.host, listener.address.port)}\n`);
+          this.bound.push(b);
+          this.rt.stderr(`ugate: listening listener=${l.name} type=${l.type} addr=${formatHostPort(b.listener.address.host, b.listener.address.port)}\n`);
         }
       }
     } catch (e) {
-      await this.closeListeners();
+      for (const b of this.handOver()) inherit.set(b.key, b);
+      // the ones it bound itself are not in the previous gateway's set: close them
+      for (const [key, b] of inherit) {
+        if (!inheritedKeys.has(key)) {
+          inherit.delete(key);
+          await b.listener.close();
+        }
+      }
       this.ctx.dataPlane.close();
       throw e;
     }
@@ -129,7 +173,15 @@ export class Gateway {
 
   /** Stop accepting; open connections are untouched. Resolves once the ports are free. */
   async closeListeners(): Promise<void> {
-    await Promise.all(this.listeners.splice(0).map((l) => l.close()));
+    await Promise.all(this.bound.splice(0).map((b) => b.listener.close()));
+  }
+
+  /**
+   * Gives up its sockets without closing them, for the gateway that replaces this one; until that
+   * one takes them, their connections still come here. Open connections are untouched.
+   */
+  handOver(): BoundListener[] {
+    return this.bound.splice(0);
   }
 
   /** Resolves once no session is left, or once `forceAfter` (set by abortAll) gives up waiting. */
