@@ -38,7 +38,10 @@ Signals (ugate run):
 class UsageError extends Error {}
 
 function parseArgs(args: string[]): { command: string; files: string[] } {
-  const [command = 'help', ...rest] = args;
+  const [first = 'help', ...rest] = args;
+  // "--help" anywhere ("ugate run --help") asks for help, not for a run
+  if (rest.some((a) => a === '--help' || a === '-h')) return { command: 'help', files: [] };
+  const command = first;
   const files: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;

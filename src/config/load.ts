@@ -9,6 +9,7 @@ import type { ManifestIssue } from '../gateway-api/model.ts';
 import { validateManifests, type ManifestDocument } from '../gateway-api/validate.ts';
 import type { Config } from './model.ts';
 import { validateConfig, type ConfigIssue } from './schema.ts';
+import { jsonErrorOffset, lineColumn } from './json-where.ts';
 import { uciToDocument } from './uci-map.ts';
 
 /** The embedded default: a SOCKS5/HTTP proxy on localhost forwarding to what clients ask for. */
@@ -57,7 +58,10 @@ export function parseConfigText(file: string, text: string): { document: unknown
     try {
       return { document: JSON.parse(text), describePath: (p) => p };
     } catch (e) {
-      throw new ConfigError(file, [{ path: '', message: `invalid JSON: ${(e as Error).message}` }]);
+      // the place comes from our own scanner; the runtime's message may hold a byte position
+      const at = jsonErrorOffset(text);
+      const reason = (e as Error).message.replace(/ (in JSON )?at position \d+.*$/, '');
+      throw new ConfigError(file, [{ path: at === null ? '' : lineColumn(text, at), message: `invalid JSON: ${reason}` }]);
     }
   }
   const mapped = uciToDocument(text);

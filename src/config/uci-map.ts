@@ -130,6 +130,10 @@ export function uciToDocument(text: string): UciMapResult {
       issues.push({ path: where(s), message: `unknown section type "${s.type}" (expected ugate, listener, route or service)` });
       continue;
     }
+    // libuci merges a repeated name into the first section; that is never what two sections meant
+    for (const line of s.repeatedAt) {
+      issues.push({ path: `${s.type} ${sectionLabel(s)} (line ${line})`, message: `a second section named '${s.name}' (the first is on line ${s.line}); UCI would merge the two: give each its own name` });
+    }
     let ok = true;
     for (const [opt, v] of s.options) {
       const f = fields[opt];

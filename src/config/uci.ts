@@ -92,6 +92,8 @@ export interface UciSection {
   line: number;
   /** options in first-definition order; `line` is the statement that created the current value */
   options: Map<string, UciValue>;
+  /** lines of later `config` statements with the same name, which libuci merges into this one */
+  repeatedAt: number[];
 }
 
 export interface UciPackage {
@@ -211,6 +213,19 @@ class Parser {
   private section: UciSection | null = null;
   private readonly named = new Map<string, UciSection>();
   private readonly typeCounts = new Map<string, number>();
+  /** where the first quoted value that runs over a line break starts */
+  private multilineStart: number | undefined;
+
+  /**
+   * A quoted value may run over several lines, so a quote left open pairs with the next one and
+   * the error surfaces at a later quote: name the first value that ran over a line break.
+   */
+  private multilineHint(open: number): string {
+    const first = this.multilineStart;
+    if (first === undefined || first === open) return '';
+    const at = this.location(first);
+    return `; the value quoted at line ${at.line}, column ${at.column} runs over several lines: is its closing quote missing?`;
+  }
   private readonly lineStarts: number[] = [0];
 
   constructor(private readonly text: string) {
@@ -296,7 +311,8 @@ class Parser {
         return out;
       }
       if (c === END) {
-        if (!this.fetchLine()) throw new Failure(open, "unterminated single quote (')");
+        if (!this.fetchLine()) throw new Failure(open, `unterminated single quote (')${this.multilineHint(open)}`);
+        this.multilineStart ??= open;
         continue;
       }
       out += c;
@@ -315,7 +331,8 @@ class Parser {
         return out;
       }
       if (c === END) {
-        if (!this.fetchLine()) throw new Failure(open, 'unterminated double quote (")');
+        if (!this.fetchLine()) throw new Failure(open, `unterminated double quote (")${this.multilineHint(open)}`);
+        this.multilineStart ??= open;
         continue;
       }
       if (c === '\\') {
@@ -471,6 +488,7 @@ class Parser {
             type.start,
             `section '${name.value}' redeclared with type '${type.value}' (was '${existing.type}' on line ${existing.line})`,
           );
+        existing.repeatedAt.push(this.lineOf(type.start));
         this.section = existing;
         return;
       }
@@ -483,6 +501,7 @@ class Parser {
       index,
       line: this.lineOf(at),
       options: new Map(),
+      repeatedAt: [],
     };
     this.pkg.sections.push(s);
     if (s.name !== null) this.named.set(s.name, s);

@@ -24,6 +24,9 @@ test('version and help', async (t) => {
   const h = await ugate(['--help']);
   t.is(h.code, 0);
   t.regex(h.stdout, /ugate run \[-c FILE\]/);
+  const runHelp = await ugate(['run', '--help']);
+  t.is(runHelp.code, 0, '"ugate run --help" helps instead of running');
+  t.regex(runHelp.stdout, /Signals \(ugate run\):\n  SIGTERM/);
   const bad = await ugate(['frobnicate']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /unknown command "frobnicate"/);

@@ -4,6 +4,7 @@ import { describeConfig } from '../../src/config/describe.ts';
 import { ConfigError, DEFAULT_CONFIG_DOCUMENT, loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/model.ts';
 import { parseDuration } from '../../src/config/schema.ts';
+import { jsonErrorOffset } from '../../src/config/json-where.ts';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -281,11 +282,15 @@ test('document-level errors: invalid JSON, not an object', (t) => {
   let e = configError(t, [['bad.json', '{ "listeners": [ }']]);
   t.is(e.file, 'bad.json');
   t.is(e.issues.length, 1);
-  t.is(e.issues[0]!.path, '');
+  t.is(e.issues[0]!.path, 'line 1, column 18');
   t.regex(e.issues[0]!.message, /^invalid JSON: /);
-  t.regex(e.message, /^bad\.json: invalid JSON: /);
+  t.regex(e.message, /^bad\.json: line 1, column 18: invalid JSON: /);
+  t.notRegex(e.message, /position/, 'a line and column, not a byte position');
   e = configError(t, [['a.json', '  {']]);
-  t.regex(e.message, /^a\.json: invalid JSON/);
+  t.regex(e.message, /^a\.json: (line 1, column \d+: )?invalid JSON/);
+  // a syntax error further down is placed by line and column
+  e = configError(t, [['b.json', '{\n  "listeners": [\n    { "name": "a", }\n  ]\n}\n']]);
+  t.regex(e.message, /^b\.json: line 3, column 20: invalid JSON: /);
   // A JSON array or value does not start with "{", so it is read as UCI, which rejects it.
   e = configError(t, [['arr.json', '[1]']]);
   t.is(e.file, 'arr.json');
@@ -699,5 +704,36 @@ test('property: describeConfig round-trips', (t) => {
       checkRoundTrip(t, load(doc), JSON.stringify(doc));
     }),
     { numRuns: 150 },
+  );
+});
+
+test('UCI: a second section with the same name is an error (libuci would merge the two)', (t) => {
+  const text = "config listener 'lan'\n\toption type 'redirect'\n\toption listen '0.0.0.0:1'\nconfig listener 'lan'\n\toption type 'mixed'\n\toption listen '127.0.0.1:2'\n";
+  const e = configError(t, [['ugate', text]]);
+  t.deepEqual(e.issues, [{ path: 'listener lan (line 4)', message: "a second section named 'lan' (the first is on line 1); UCI would merge the two: give each its own name" }]);
+});
+
+test('jsonErrorOffset: where a text stops being JSON, and null for every valid JSON text', (t) => {
+  const cases: [string, number | null][] = [
+    ['{}', null],
+    [' { "a": [1, -2.5e3, true, false, null, "x\\u00e9\\n"] } ', null],
+    ['{ "listeners": [ }', 17],
+    ['{ "a": 1, }', 10],
+    ['{ "a" 1 }', 6],
+    ['{ "a": 01 }', 8],
+    ['{ "a": "\\x" }', 9],
+    ['{ "a": "open', 12],
+    ['{ "a": tru }', 7],
+    ['{} x', 3],
+    ['', 0],
+  ];
+  for (const [text, at] of cases) t.is(jsonErrorOffset(text), at, text);
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => jsonErrorOffset(JSON.stringify(v, null, 1)) === null),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.string(), (s) => (jsonErrorOffset(s) === null) === (() => { try { JSON.parse(s); return true; } catch { return false; } })()),
+    { numRuns: 2000 },
   );
 });

@@ -400,6 +400,16 @@ test('CRLF line ends', (t) => {
 // ---------------------------------------------------------------------------
 // errors
 
+test('error: a quote left open is named even when the error surfaces at a later quote', (t) => {
+  // the quote opened on line 2 pairs with the one on line 3; the last one is left over
+  const r = parseUci("config ugate 'main'\n\toption access_log '1\nconfig listener 'lan'\n\toption type 'redirect'\n");
+  t.false(r.ok);
+  if (!r.ok) {
+    t.deepEqual([r.error.line, r.error.column], [4, 23]);
+    t.regex(r.error.message, /unterminated single quote \('\); the value quoted at line 2, column 20 runs over several lines: is its closing quote missing\?/);
+  }
+});
+
 test('error: unterminated quotes point at the opening quote', (t) => {
   assertError(t, "config t\n\toption a 'abc\n\toption b c\n", 2, 11, /unterminated single quote/);
   assertError(t, 'config t\n\toption a x"abc\\"\n', 2, 12, /unterminated double quote/);
@@ -660,7 +670,7 @@ test('property: uci export format (single quotes, \'\\\'\' escapes) round-trips'
 });
 
 test('sectionLabel', (t) => {
-  const s: UciSection = { type: 'route', name: null, index: 2, line: 1, options: new Map() };
+  const s: UciSection = { type: 'route', name: null, index: 2, line: 1, options: new Map(), repeatedAt: [] };
   t.is(sectionLabel(s), '@route[2]');
   t.is(sectionLabel({ ...s, name: 'lan' }), 'lan');
 });
