@@ -254,20 +254,31 @@ function sameHostname(a: HostnamePattern | null, b: HostnamePattern | null): boo
   return a === null || b === null ? a === b : a.wildcard === b.wildcard && a.suffix === b.suffix;
 }
 
-function gatewaySpec(r: Reader, spec: Obj, ns: string, name: string, source: ManifestSource): Gateway {
+/**
+ * A Gateway degrades per listener, as Gateway API status conditions do: a listener ugate cannot
+ * serve is reported in `listenerIssues` and left out, and the rest of the Gateway serves. Only a
+ * Gateway left with no listener at all is rejected.
+ */
+function gatewaySpec(r: Reader, spec: Obj, ns: string, name: string, source: ManifestSource): { gateway: Gateway; listenerIssues: Reader['issues'] } {
   r.string(field(spec, 'gatewayClassName'), 'spec.gatewayClassName', { required: true, min: 1, max: 253 });
   const listeners: GatewayListener[] = [];
+  const lr = new Reader();
   const items = r.list(field(spec, 'listeners'), 'spec.listeners', 1, 64, true) ?? [];
   items.forEach((item, i) => {
-    const l = listener(r, item, `spec.listeners[${i}]`);
-    if (!l) return;
+    const before = lr.issues.length;
+    const l = listener(lr, item, `spec.listeners[${i}]`);
+    if (!l || lr.issues.length > before) return;
     // Listeners must be distinct: one port serves one protocol, told apart by hostname.
     const other = listeners.find((o) => o.port === l.port && (o.protocol !== l.protocol || sameHostname(o.hostname, l.hostname)));
-    if (listeners.some((o) => o.name === l.name)) r.fail(`spec.listeners[${i}].name`, 'Listener name must be unique within the Gateway');
-    else if (other && other.protocol !== l.protocol) r.fail(`spec.listeners[${i}].protocol`, `conflicts with listener ${quote(other.name)}: port ${l.port} serves ${other.protocol}`);
-    else if (other) r.fail(`spec.listeners[${i}]`, `Combination of port, protocol and hostname must be unique for each listener (same as listener ${quote(other.name)})`);
-    listeners.push(l);
+    if (listeners.some((o) => o.name === l.name)) lr.fail(`spec.listeners[${i}].name`, 'Listener name must be unique within the Gateway');
+    else if (other && other.protocol !== l.protocol) lr.fail(`spec.listeners[${i}].protocol`, `conflicts with listener ${quote(other.name)}: port ${l.port} serves ${other.protocol}`);
+    else if (other) lr.fail(`spec.listeners[${i}]`, `Combination of port, protocol and hostname must be unique for each listener (same as listener ${quote(other.name)})`);
+    else listeners.push(l);
   });
+  const listenerIssues = lr.issues.map((i) => ({
+    ...i,
+    message: `${i.message}; ${listeners.length > 0 ? 'this listener is left out, the Gateway\'s other listeners serve' : 'the Gateway has no listener ugate can serve'}`,
+  }));
   const addresses: string[] = [];
   const seen = new Set<string>();
   (r.list(field(spec, 'addresses'), 'spec.addresses', 0, 16) ?? []).forEach((item, i) => {
@@ -284,7 +295,7 @@ function gatewaySpec(r: Reader, spec: Obj, ns: string, name: string, source: Man
     seen.add(bytes.join('.'));
     addresses.push(value);
   });
-  return { source, namespace: ns, name, addresses, listeners };
+  return { gateway: { source, namespace: ns, name, addresses, listeners }, listenerIssues };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -682,8 +693,9 @@ export function validateManifests(docs: ManifestDocument[]): GatewayApiConfig {
       continue;
     }
     if (kind === 'Gateway') {
-      const g = gatewaySpec(r, spec, namespace, name, source);
-      if (r.issues.length === 0) out.gateways.push(g);
+      const { gateway, listenerIssues } = gatewaySpec(r, spec, namespace, name, source);
+      if (r.issues.length === 0 && gateway.listeners.length > 0) out.gateways.push(gateway);
+      r.issues.push(...listenerIssues);
     } else if (kind === 'HTTPRoute') {
       const route = httpRouteSpec(r, spec, namespace, name, source);
       if (r.issues.length === 0) out.httpRoutes.push(route);
