@@ -48,15 +48,21 @@ function value(v: string): string {
   return v === '' || /[\s"=\\\x00-\x1f\x7f]/.test(v) ? JSON.stringify(v) : v;
 }
 
+/**
+ * One line per connection, written when it closes: `time` is that moment (so lines are in time
+ * order), `start` when it was accepted; `alpn_offered` is what the client offered (ugate does not
+ * see the server's choice in a passed-through TLS handshake).
+ */
 export function formatAccessLog(rec: ConnectionRecord, startedAt: Date, durationMs: number): string {
   const fields: [string, string | undefined][] = [
-    ['time', startedAt.toISOString()],
+    ['time', new Date(startedAt.getTime() + durationMs).toISOString()],
+    ['start', startedAt.toISOString()],
     ['listener', rec.listener],
     ['client', formatHostPort(rec.client.host, rec.client.port)],
     ['dst', rec.dst],
     ['proto', rec.proto],
     ['sni', rec.sni ?? undefined],
-    ['alpn', rec.alpn && rec.alpn.length > 0 ? rec.alpn.join(',') : undefined],
+    ['alpn_offered', rec.alpn && rec.alpn.length > 0 ? rec.alpn.join(',') : undefined],
     ['host', rec.host ?? undefined],
     ['route', rec.route],
     ['action', rec.action],
@@ -78,10 +84,12 @@ function line(fields: [string, string | undefined][]): string {
     .join(' ')}`;
 }
 
-/** One line per HTTP request, written when its response has been sent (or failed). */
+/** One line per HTTP request, written when its response has been sent (or failed): `time` is that moment, `start` when the request began. */
 export function formatRequestLog(rec: RequestRecord, durationMs: number): string {
+  const now = Date.now();
   return line([
-    ['time', new Date(Date.now() - durationMs).toISOString()],
+    ['time', new Date(now).toISOString()],
+    ['start', new Date(now - durationMs).toISOString()],
     ['listener', rec.listener],
     ['client', formatHostPort(rec.client.host, rec.client.port)],
     ['proto', 'http'],

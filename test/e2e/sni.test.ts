@@ -59,7 +59,7 @@ test('curl --resolve routes two names to two backends, with ALPN in the log', as
   t.is(JSON.parse(b.stdout).server, 'tls-b');
   const line = await waitFor(() => gw.accessLog().find((l) => l.sni === 'deep.sub.b.test'));
   t.like(line, { proto: 'tls', route: 'b-tls', action: 'forward', backend: `127.0.0.1:${tlsB.port}` });
-  t.regex(line.alpn ?? '', /http\/1\.1/);
+  t.regex(line.alpn_offered ?? '', /http\/1\.1/);
 });
 
 test('most specific name wins: an exact reject beats the wildcard forward', async (t) => {

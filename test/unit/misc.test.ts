@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { formatAccessLog, type ConnectionRecord } from '../../src/core/access-log.ts';
+import { formatAccessLog, type ConnectionRecord, formatRequestLog } from '../../src/core/access-log.ts';
 import { formatIPv6, parseIPv6 } from '../../src/route/cidr.ts';
 import { AF_INET, AF_INET6, decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE, SOCKADDR_IN_SIZE } from '../../src/runtime/sockaddr.ts';
 import { requestBodyFraming } from '../../src/http/framing.ts';
@@ -110,7 +110,7 @@ const START = new Date('2024-05-06T07:08:09.010Z');
 const BASE: ConnectionRecord = { listener: 'lan', client: { host: '192.168.1.10', port: 50000, family: 4 }, up: 0, down: 0 };
 
 test('access log: minimal record omits empty fields', (t) => {
-  t.is(formatAccessLog(BASE, START, 12.4), 'access time=2024-05-06T07:08:09.010Z listener=lan client=192.168.1.10:50000 up=0 down=0 ms=12 close=unknown');
+  t.is(formatAccessLog(BASE, START, 12.4), 'access time=2024-05-06T07:08:09.022Z start=2024-05-06T07:08:09.010Z listener=lan client=192.168.1.10:50000 up=0 down=0 ms=12 close=unknown');
 });
 
 test('access log: every field, in order', (t) => {
@@ -132,13 +132,13 @@ test('access log: every field, in order', (t) => {
   };
   t.is(
     formatAccessLog(rec, START, 1500.6),
-    'access time=2024-05-06T07:08:09.010Z listener=lan client=[fd00::10]:1234 dst=[2001:db8::1]:443 proto=tls sni=example.com alpn=h2,http/1.1 host=example.com route=r1 action=forward backend=backend.lan:8443 up=517 down=4096 ms=1501 close=client-eof error=none',
+    'access time=2024-05-06T07:08:10.510Z start=2024-05-06T07:08:09.010Z listener=lan client=[fd00::10]:1234 dst=[2001:db8::1]:443 proto=tls sni=example.com alpn_offered=h2,http/1.1 host=example.com route=r1 action=forward backend=backend.lan:8443 up=517 down=4096 ms=1501 close=client-eof error=none',
   );
 });
 
 test('access log: null and empty optional fields are omitted', (t) => {
   const line = formatAccessLog({ ...BASE, sni: null, host: null, alpn: [], dst: undefined, route: undefined }, START, 0);
-  t.is(line, 'access time=2024-05-06T07:08:09.010Z listener=lan client=192.168.1.10:50000 up=0 down=0 ms=0 close=unknown');
+  t.is(line, 'access time=2024-05-06T07:08:09.010Z start=2024-05-06T07:08:09.010Z listener=lan client=192.168.1.10:50000 up=0 down=0 ms=0 close=unknown');
 });
 
 test('access log: values that need it are quoted', (t) => {
@@ -159,7 +159,7 @@ test('access log: values that need it are quoted', (t) => {
 });
 
 test('property: an access log line is one line of key=value pairs', (t) => {
-  const keys = new Set(['time', 'listener', 'client', 'dst', 'proto', 'sni', 'alpn', 'host', 'route', 'action', 'backend', 'up', 'down', 'ms', 'close', 'error']);
+  const keys = new Set(['time', 'start', 'listener', 'client', 'dst', 'proto', 'sni', 'alpn_offered', 'host', 'route', 'action', 'backend', 'up', 'down', 'ms', 'close', 'error']);
   // unquoted values have no spaces or quotes, quoted ones are JSON strings
   const pair = /(\w+)=("(?:[^"\\]|\\.)*"|[^\s"]+)( |$)/y;
   const parse = (line: string): Record<string, string> | null => {
@@ -216,4 +216,14 @@ test('parseIPv6: a zone is an interface name; anything else after "%" is no addr
   const name = '::1%\r\nforged';
   const req = new Uint8Array([5, 1, 0, 3, name.length, ...new TextEncoder().encode(name), 0, 80]);
   t.is(parseRequest(req).status, 'error');
+});
+
+test('request log: time is when the line is written, start when the request began', (t) => {
+  const before = Date.now();
+  const line = formatRequestLog({ listener: 'web', client: { host: '10.0.0.1', port: 1, family: 4 }, method: 'GET', host: 'a.test', target: '/', up: 1, down: 2 }, 250);
+  const after = Date.now();
+  const time = Date.parse(/ time=(\S+)/.exec(line)![1]!);
+  const start = Date.parse(/ start=(\S+)/.exec(line)![1]!);
+  t.true(time >= before && time <= after, line);
+  t.is(time - start, 250);
 });
