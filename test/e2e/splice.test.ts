@@ -164,7 +164,7 @@ test('sniffed bytes reach the backend intact: a ClientHello split across writes,
   t.is((await readAll(c)).toString(), 'done');
   t.true((await got).equals(Buffer.concat([hello, data])));
   const [log] = await gw.waitForAccessLog(1);
-  t.like(log, { proto: 'tls', sni: 'split.test', alpn: 'h2,http/1.1', up: String(hello.length + data.length), down: '4', close: 'eof' });
+  t.like(log, { proto: 'tls', sni: 'split.test', alpn_offered: 'h2,http/1.1', up: String(hello.length + data.length), down: '4', close: 'eof' });
 });
 
 test('graceful shutdown with spliced connections open: one finishes within the grace period, the rest are reset', async (t) => {
