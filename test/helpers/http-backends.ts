@@ -16,6 +16,7 @@
 
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dump } from 'js-yaml';
@@ -814,24 +815,39 @@ export function httpRequest(
 // ---------------------------------------------------------------------------------------------
 // Ports and manifests
 
+/** Ports this process has handed out: never twice. */
+const handedOut = new Set<number>();
+
+/** The first port of the kernel's ephemeral range, where bind(0) takes its ports from. */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
 /**
- * `n` distinct TCP ports free on OWN_LOOPBACK (bound to port 0, then closed), for gateway
- * listeners there: nothing else uses that address, so they are still free when ugate binds them.
+ * `n` distinct TCP ports free on OWN_LOOPBACK, for gateway listeners there: nothing else uses that
+ * address. They are taken below the ephemeral range, so a listener or client of a concurrent test
+ * that binds port 0 there can never be given one of them between this check and ugate's bind, and
+ * none is handed out twice in this process.
  */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const s = net.createServer();
-          s.once('error', reject);
-          s.listen(0, OWN_LOOPBACK, () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const low = Math.max(1024, ephemeralLow() - 12000);
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const port = low + Math.floor(Math.random() * 10000);
+    if (handedOut.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, OWN_LOOPBACK, () => s.close(() => resolve(true)));
+    });
+    if (!free) continue;
+    handedOut.add(port);
+    ports.push(port);
+  }
   return ports;
 }
 
