@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { waitFor } from '../helpers/gateway.ts';
 import { socksConnect } from '../helpers/hostile.ts';
 import { buildPackages, labSkipReason, labUp, SHARED_RUNTIME, type Lab } from '../helpers/router-lab.ts';
-import { hasCommand, readAll, systemCommand, testCertificate } from '../helpers/servers.ts';
+import { freePorts } from '../helpers/http-backends.ts';
+import { hasCommand, OWN_LOOPBACK, readAll, systemCommand, testCertificate } from '../helpers/servers.ts';
 
 const skip = labSkipReason ?? (process.env.UGATE_RUNTIME === 'tjs' ? 'runs once, in the Node pass (the router runs the packaged txiki.js)' : null);
 const t = skip ? test.skip : test.serial;
@@ -258,11 +259,12 @@ for (const [arch, qemu] of [['mips_24kc', 'qemu-mips'], ['aarch64_generic', 'qem
       const s = net.createServer((c) => c.pipe(c));
       s.listen(0, '127.0.0.1', () => ok(s));
     });
-    const port = 20000 + (process.pid % 20000);
+    // a port of this process's own loopback address, below the ephemeral range (see freePorts)
+    const [port] = await freePorts(1);
     const config = join(root, 'config.json');
     writeFileSync(
       config,
-      JSON.stringify({ listeners: [{ name: 'p', type: 'mixed', listen: `127.0.0.1:${port}` }], dataPlane: 'splice', splice: { library: join(root, 'usr/lib/ugate/libugate_splice.so') } }),
+      JSON.stringify({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:${port}` }], dataPlane: 'splice', splice: { library: join(root, 'usr/lib/ugate/libugate_splice.so') } }),
     );
     const proc = spawn(qemu, ['-L', join(SHARED_RUNTIME, arch, 'sysroot'), join(root, 'usr/bin/tjs'), 'run', join(root, 'usr/share/ugate/ugate.js'), 'run', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
@@ -270,7 +272,7 @@ for (const [arch, qemu] of [['mips_24kc', 'qemu-mips'], ['aarch64_generic', 'qem
     try {
       await waitFor(() => (err.includes(' running on ') ? true : undefined), 60_000);
       t.regex(err, /data plane splice library=\S+libugate_splice\.so/);
-      const { reply, socket } = await socksConnect({ host: '127.0.0.1', port }, '127.0.0.1', (echo.address() as net.AddressInfo).port);
+      const { reply, socket } = await socksConnect({ host: OWN_LOOPBACK, port: port! }, '127.0.0.1', (echo.address() as net.AddressInfo).port);
       t.is(reply, 0);
       const got = readAll(socket);
       socket.resume(); // socksConnect leaves it paused
