@@ -111,6 +111,7 @@ function detached(labSh: string, args: string[]): void {
     throw new Error(`lab.sh ${args.join(' ')}: ${(e as Error).message}\n${readFileSync(log, 'utf8')}`);
   } finally {
     closeSync(fd);
+    rmSync(log, { force: true });
   }
 }
 
