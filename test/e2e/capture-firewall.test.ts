@@ -7,7 +7,7 @@
 
 import test from 'ava';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.ts';
@@ -103,7 +103,18 @@ async function buildLab(fw: Firewall): Promise<Lab> {
     // a service of the router itself on port 80 of its LAN address (think LuCI)
     procs.push(await startIn(router, [process.execPath, echo, 'router', cert.dir, `${ROUTER_LAN4}:80`]));
     procs.push(await startIn(server, [process.execPath, '--input-type=module', '-e', UDP_COUNTER, SERVER4]));
-    return { client, router, server, dir: mkdtempSync(join(tmpdir(), 'ugate-fw-')), procs, destroy };
+    const dir = mkdtempSync(join(tmpdir(), 'ugate-fw-'));
+    return {
+      client,
+      router,
+      server,
+      dir,
+      procs,
+      destroy: () => {
+        destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   } catch (e) {
     destroy();
     throw e;

@@ -8,7 +8,7 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../helpers/gateway.ts';
@@ -23,9 +23,11 @@ if (skip) test.skip(`router lab: ${skip}`, () => {});
 
 let pkgs = '';
 let pkgs2 = '';
+let out = '';
+test.after.always(() => void (out && rmSync(out, { recursive: true, force: true })));
 test.before(() => {
   if (skip) return;
-  const out = mkdtempSync(join(tmpdir(), 'ugate-packages-'));
+  out = mkdtempSync(join(tmpdir(), 'ugate-packages-'));
   pkgs = buildPackages(join(out, 'r1'), ['x86_64', 'mips_24kc', 'aarch64_generic'], 1);
   pkgs2 = buildPackages(join(out, 'r2'), ['x86_64'], 2);
 });
@@ -247,6 +249,7 @@ function unpack(arch: string): string {
     const work = mkdtempSync(join(tmpdir(), 'ugate-ipk-'));
     execFileSync('tar', ['-xzf', ipk, '-C', work]);
     execFileSync('tar', ['-xzf', join(work, 'data.tar.gz'), '-C', root]);
+    rmSync(work, { recursive: true, force: true });
   }
   return root;
 }
@@ -255,6 +258,7 @@ for (const [arch, qemu] of [['mips_24kc', 'qemu-mips'], ['aarch64_generic', 'qem
   const q = skip ?? (hasCommand(qemu) ? null : `needs ${qemu} (Debian: qemu-user)`);
   (q ? test.skip : test.serial)(`qemu-user: the ${arch} packages' runtime, shim and bundle start ugate and forward a connection through splice`, async (t) => {
     const root = unpack(arch);
+    t.teardown(() => rmSync(root, { recursive: true, force: true }));
     const echo = await new Promise<net.Server>((ok) => {
       const s = net.createServer((c) => c.pipe(c));
       s.listen(0, '127.0.0.1', () => ok(s));
