@@ -8,14 +8,13 @@
 // either are removed at the next start.
 
 import type { CaptureConfig, Config } from '../config/model.ts';
+import { isLoopbackBind } from '../config/schema.ts';
 import type { Runtime, TiedChild } from '../runtime/types.ts';
 import { OWN_NAME, removeIptablesCommand, removeNftCommand, renderIptables, renderNft, type CapturePlan } from './rules.ts';
 
 export type Backend = 'nftables' | 'iptables';
 
 export class CaptureError extends Error {}
-
-const isLoopbackBind = (ip: string) => ip.startsWith('127.') || ip === '::1';
 
 /** What the firewall must do for `config`: pure, given the devices the zones resolved to. */
 export function capturePlan(config: Config, name: string, zoneDevices: string[]): CapturePlan {

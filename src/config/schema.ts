@@ -231,7 +231,8 @@ function issuePath(issue: v.BaseIssue<unknown>): string {
   return out;
 }
 
-const isLoopbackBind = (ip: string) => ip.startsWith('127.') || ip === '::1';
+/** A loopback bind address: reachable only from the host itself. */
+export const isLoopbackBind = (ip: string) => ip.startsWith('127.') || ip === '::1';
 
 /**
  * The firewall redirects a captured connection to one port on the address the client reached the

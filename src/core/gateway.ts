@@ -2,6 +2,7 @@
 // on shutdown (stop accepting, wait up to the grace period, then close what is left).
 
 import type { Config } from '../config/model.ts';
+import { isLoopbackBind } from '../config/schema.ts';
 import { formatHostPort } from '../route/cidr.ts';
 import { HttpRouteTable } from '../gateway-api/http-table.ts';
 import { TlsRouteTable } from '../gateway-api/tls-table.ts';
@@ -20,7 +21,6 @@ import { UpstreamPool } from './upstream-pool.ts';
 const ABORT_WAIT_MS = 1000;
 
 const isWildcard = (ip: string) => ip === '0.0.0.0' || ip === '::';
-const isLoopback = (ip: string) => ip.startsWith('127.') || ip === '::1';
 
 /**
  * A bound socket and where its connections go. A reload hands it to the next gateway, which points
@@ -75,7 +75,7 @@ export class Gateway {
       stats: this.stats,
       accessLog: (line) => rt.stdout(`${line}\n`),
       isListenAddress: (ip, port) =>
-        this.bound.some(({ listener: l }) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopback(ip)))),
+        this.bound.some(({ listener: l }) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopbackBind(ip)))),
       outbound: new Set(),
       dataPlane: jsPump,
       tables: new Map(),
