@@ -1,14 +1,19 @@
 // Command line: run, check, version, help. Exit codes: 0 ok, 1 config or start-up error, 2 usage.
 
-import { ConfigError, loadConfig } from './config/load.ts';
+import { ConfigError } from './config/load.ts';
 import { describeConfig } from './config/describe.ts';
 import type { Config } from './config/model.ts';
-import { readConfigFiles } from './config/read.ts';
+import { readConfig } from './config/read.ts';
 import { formatManifestIssue } from './gateway-api/validate.ts';
 import { CaptureError } from './capture/firewall.ts';
 import { Service } from './service.ts';
 import { SIGNALS, type Runtime } from './runtime/types.ts';
 import { VERSION } from './version.ts';
+import { fetchAdmin, formatStatus } from './admin/status.ts';
+import type { StatsJson } from './admin/stats.ts';
+import type { HostPort } from './config/model.ts';
+import { splitHostPort } from './config/schema.ts';
+import { isIPLiteral } from './route/cidr.ts';
 
 const HELP = `ugate ${VERSION} — a small, fast, transparent gateway
 
@@ -17,6 +22,9 @@ Usage:
                             (a SOCKS5/HTTP proxy on 127.0.0.1:1080 that forwards where asked)
   ugate check -c FILE...    validate the configuration and print the effective result
   ugate capture -c FILE...  print the firewall rules its capture settings would install
+  ugate status [-c FILE]... [--json | --prometheus] [--admin HOST:PORT]
+                            ask the running ugate for its statistics, at the admin address of
+                            the configuration (with no -c, the embedded default's 127.0.0.1:15000)
   ugate version             print the version
   ugate --help              this text
 
@@ -37,26 +45,50 @@ Signals (ugate run):
 
 class UsageError extends Error {}
 
-function parseArgs(args: string[]): { command: string; files: string[] } {
-  const [first = 'help', ...rest] = args;
-  // "--help" anywhere ("ugate run --help") asks for help, not for a run
-  if (rest.some((a) => a === '--help' || a === '-h')) return { command: 'help', files: [] };
-  const command = first;
-  const files: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (a === '-c' || a === '--config') {
-      const f = rest[++i];
-      if (f === undefined) throw new UsageError(`${a} needs a file name`);
-      files.push(f);
-    } else if (a.startsWith('--config=')) files.push(a.slice('--config='.length));
-    else throw new UsageError(`unexpected argument "${a}"`);
-  }
-  return { command, files };
+interface Args {
+  command: string;
+  files: string[];
+  /** status: output format */
+  format: 'report' | 'json' | 'prometheus';
+  /** status: the admin address, instead of the configuration's */
+  admin: string | null;
 }
 
-async function readConfig(rt: Runtime, args: string[]): Promise<Config> {
-  return loadConfig(await readConfigFiles(rt, args));
+function parseArgs(args: string[]): Args {
+  const [first = 'help', ...rest] = args;
+  const out: Args = { command: first, files: [], format: 'report', admin: null };
+  // "--help" anywhere ("ugate run --help") asks for help, not for a run
+  if (rest.some((a) => a === '--help' || a === '-h')) return { ...out, command: 'help' };
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const value = () => {
+      const f = rest[++i];
+      if (f === undefined) throw new UsageError(`${a} needs a value`);
+      return f;
+    };
+    if (a === '-c' || a === '--config') out.files.push(value());
+    else if (a.startsWith('--config=')) out.files.push(a.slice('--config='.length));
+    else if (first === 'status' && (a === '--json' || a === '--prometheus')) out.format = a === '--json' ? 'json' : 'prometheus';
+    else if (first === 'status' && a === '--admin') out.admin = value();
+    else throw new UsageError(`unexpected argument "${a}"`);
+  }
+  return out;
+}
+
+async function status(rt: Runtime, args: Args): Promise<void> {
+  let addr: HostPort;
+  if (args.admin !== null) {
+    const parts = splitHostPort(args.admin);
+    if (!parts || !isIPLiteral(parts.host) || !(Number(parts.port) >= 1 && Number(parts.port) <= 65535)) throw new UsageError(`--admin "${args.admin}": expected an IP address and port, like 127.0.0.1:15000`);
+    addr = { host: parts.host, port: Number(parts.port) };
+  } else {
+    const config = await readConfig(rt, args.files);
+    if (!config.admin) throw new Error(`the admin endpoint is off in ${args.files.join(', ') || 'the embedded default'} (setting admin.listen; UCI option admin): nothing to ask`);
+    addr = config.admin.listen;
+  }
+  if (args.format === 'prometheus') return rt.stdout(await fetchAdmin(rt, addr, '/metrics'));
+  const body = await fetchAdmin(rt, addr, '/stats');
+  rt.stdout(args.format === 'json' ? body : formatStatus(JSON.parse(body) as StatsJson));
 }
 
 function printManifestIssues(rt: Runtime, config: Config, prefix: string): number {
@@ -137,10 +169,13 @@ async function run(rt: Runtime, files: string[]): Promise<void> {
 
 export async function main(rt: Runtime): Promise<void> {
   try {
-    const { command, files } = parseArgs(rt.args);
+    const args = parseArgs(rt.args);
+    const { command, files } = args;
     switch (command) {
       case 'run':
         return await run(rt, files);
+      case 'status':
+        return await status(rt, args);
       case 'check': {
         if (files.length === 0) throw new UsageError('check needs at least one -c FILE');
         const config = await readConfig(rt, files);

@@ -7,9 +7,14 @@
 
 import { CaptureError, FirewallCapture, renderPlan } from './capture/firewall.ts';
 import type { Config } from './config/model.ts';
-import { bindKeys, Gateway, newStats } from './core/gateway.ts';
+import { bindKeys, Gateway, newStats, type LimitsView } from './core/gateway.ts';
+import type { Refusal } from './core/limits.ts';
+import { Metrics } from './core/metrics.ts';
+import { AdminServer } from './admin/server.ts';
+import { statsJson, type StatsJson } from './admin/stats.ts';
 import type { Runtime } from './runtime/types.ts';
 import { afterAtLeast } from './runtime/timer.ts';
+import { VERSION } from './version.ts';
 
 /** A gateway that a reload replaced keeps its connections this long at most (they have their own idle timeouts). */
 const RETIRED_MAX_MS = 2 ** 31 - 1;
@@ -18,9 +23,19 @@ const CAPTURE_RETRY_MS = 10_000;
 
 export class Service {
   readonly stats = newStats();
+  readonly metrics: Metrics;
+  private readonly admin: AdminServer;
+  private readonly startedAt = new Date();
+  private readonly startedMs: number;
+  private appliedAt = new Date();
+  private reloads = 0;
+  private reloadsRefused = 0;
+  private lastReloadError: { time: Date; message: string } | null = null;
   private gw: Gateway | null = null;
   private readonly retired = new Set<Gateway>();
-  private refusedBefore = 0;
+  /** refusals by cap of the gateways a reload replaced */
+  private readonly refusedBefore: Record<Refusal, number> = { connections: 0, 'per-source': 0, handshakes: 0, 'handshakes-per-source': 0 };
+  private captureState: StatsJson['capture'] = { enabled: false, firewall: null, table: null, devices: [], ports: [], error: null };
   private readonly capture: FirewallCapture;
   private captureError: string | null = null;
   private cancelRetry: (() => void) | null = null;
@@ -36,10 +51,42 @@ export class Service {
     private readonly log: (line: string) => void,
   ) {
     this.capture = new FirewallCapture(rt);
+    this.metrics = new Metrics(() => rt.now());
+    this.startedMs = rt.now();
+    this.admin = new AdminServer(rt, (top) => this.statsJson(top), log);
   }
 
   get refused(): number {
-    return this.refusedBefore + (this.gw?.refused ?? 0);
+    return Object.values(this.refusedBefore).reduce((a, b) => a + b, 0) + (this.gw?.refused ?? 0);
+  }
+
+  /** The statistics document (GET /stats): counters, limits, reload state, capture state. */
+  statsJson(topHosts = 20): StatsJson {
+    const gw = this.gw;
+    const view = gw?.limitsView() ?? null;
+    const limits: LimitsView | null = view && { ...view, refused: addRefusals({ ...this.refusedBefore }, view.refused) };
+    const addresses = gw?.addresses() ?? new Map<string, string[]>();
+    return statsJson(
+      {
+        version: VERSION,
+        runtime: `${this.rt.name} ${this.rt.version}`,
+        pid: this.rt.pid,
+        startedAt: this.startedAt,
+        uptimeMs: this.rt.now() - this.startedMs,
+        configAppliedAt: this.appliedAt,
+        reloads: this.reloads,
+        reloadsRefused: this.reloadsRefused,
+        lastReloadError: this.lastReloadError,
+        stats: this.stats,
+        refused: this.refused,
+        limits,
+        listeners: this.config.listeners.map((l) => ({ name: l.name, type: l.type, addresses: addresses.get(l.name) ?? [] })),
+        routes: this.config.routes.map((r) => r.name),
+        capture: this.captureState,
+      },
+      this.metrics,
+      topHosts,
+    );
   }
 
   get graceMs(): number {
@@ -47,9 +94,16 @@ export class Service {
   }
 
   async start(): Promise<void> {
-    const gw = new Gateway(this.rt, this.config, this.stats);
+    const gw = new Gateway(this.rt, this.config, this.stats, this.metrics);
     await gw.start();
     this.gw = gw;
+    this.appliedAt = new Date();
+    try {
+      await this.admin.listen(this.config.admin?.listen ?? null);
+    } catch (e) {
+      await gw.stop(0);
+      throw e;
+    }
     await this.applyCapture();
   }
 
@@ -64,6 +118,7 @@ export class Service {
     }
     try {
       const { plan, backend } = await this.capture.apply(this.config);
+      this.captureState = { enabled: true, firewall: backend, table: this.capture.name, devices: plan.devices, ports: plan.ports, error: null };
       const c = this.config.capture;
       this.log(
         `capture on (${backend}, ${this.capture.name}): devices ${plan.devices.join(' ')} tcp ${plan.ports.join(',')} -> :${plan.redirectPort}, family ${c.family}, quic ${c.quic}` +
@@ -76,12 +131,14 @@ export class Service {
       if (message !== this.captureError) this.log(`capture not installed, retrying every ${CAPTURE_RETRY_MS / 1000} s: ${message}`);
       this.captureError = message;
       await this.removeCapture();
+      this.captureState = { ...this.captureState, error: message };
       this.cancelRetry = afterAtLeast(CAPTURE_RETRY_MS, () => void this.applyCapture());
     }
   }
 
   /** Never throws: a stop must go on even when the firewall tools cannot be run (the guard still removes the rules at exit). */
   private async removeCapture(): Promise<void> {
+    this.captureState = { enabled: false, firewall: null, table: null, devices: [], ports: [], error: null };
     try {
       await this.capture.remove();
     } catch (e) {
@@ -116,7 +173,7 @@ export class Service {
     try {
       next = await this.reread();
     } catch (e) {
-      this.log(`${signal}: configuration refused, the running one keeps serving: ${(e as Error).message}`);
+      this.refuseReload(`${signal}: configuration refused, the running one keeps serving: ${(e as Error).message}`);
       return;
     }
     if (this.stopped || !this.gw) return;
@@ -133,7 +190,7 @@ export class Service {
     try {
       await candidate.start(inherit);
     } catch (e) {
-      this.log(`${signal}: configuration refused, it cannot start (${(e as Error).message}); the running one keeps serving`);
+      this.refuseReload(`${signal}: configuration refused, it cannot start (${(e as Error).message}); the running one keeps serving`);
       const again = new Gateway(this.rt, this.config, this.stats);
       try {
         await again.start(inherit);
@@ -148,15 +205,30 @@ export class Service {
     }
     this.swap(old, candidate);
     this.config = next;
+    this.reloads++;
+    this.appliedAt = new Date();
+    try {
+      await this.admin.listen(next.admin?.listen ?? null);
+    } catch (e) {
+      // The gateway serves on; only the statistics are out of reach, and the log says why.
+      this.log(`${signal}: ${(e as Error).message}; statistics are not served until a reload can bind it`);
+    }
     await this.applyCapture();
     this.log(`${signal}: configuration applied; ${this.retired.size} earlier configuration(s) finishing ${this.stats.active} open connection(s)`);
   }
 
   private swap(old: Gateway, next: Gateway): void {
     this.gw = next;
-    this.refusedBefore += old.refused;
+    addRefusals(this.refusedBefore, old.limitsView()?.refused);
     this.retired.add(old);
     void old.stop(RETIRED_MAX_MS).then(() => this.retired.delete(old));
+  }
+
+  /** Logged, and kept for the statistics (LuCI shows it). */
+  private refuseReload(message: string): void {
+    this.reloadsRefused++;
+    this.lastReloadError = { time: new Date(), message };
+    this.log(message);
   }
 
   /** Capture off first, so new LAN connections go straight out, then every gateway drains. */
@@ -164,7 +236,13 @@ export class Service {
     this.stopped = true;
     this.cancelRetry?.();
     await this.removeCapture();
+    await this.admin.close();
     const all = [...this.retired, ...(this.gw ? [this.gw] : [])];
     await Promise.all(all.map((g) => g.stop(graceMs)));
   }
+}
+
+function addRefusals(into: Record<Refusal, number>, more: Record<Refusal, number> | undefined): Record<Refusal, number> {
+  if (more) for (const k of Object.keys(into) as Refusal[]) into[k] += more[k];
+  return into;
 }

@@ -112,6 +112,8 @@ export function describeConfig(c: Config): unknown {
       quic: c.capture.quic,
       firewall: c.capture.firewall,
     },
+    ...(c.admin ? { admin: { listen: formatHostPort(c.admin.listen.host, c.admin.listen.port) } } : {}),
+    ...(c.manifests.length > 0 ? { manifests: c.manifests } : {}),
     ...(c.gatewayApi ? { gatewayApi: describeGatewayApi(c.gatewayApi, c.listeners) } : {}),
   };
 }

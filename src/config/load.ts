@@ -12,9 +12,10 @@ import { validateConfig, type ConfigIssue } from './schema.ts';
 import { jsonErrorOffset, lineColumn } from './json-where.ts';
 import { uciToDocument } from './uci-map.ts';
 
-/** The embedded default: a SOCKS5/HTTP proxy on localhost forwarding to what clients ask for. */
+/** The embedded default: a SOCKS5/HTTP proxy on localhost forwarding to what clients ask for, and its statistics. */
 export const DEFAULT_CONFIG_DOCUMENT = {
   listeners: [{ name: 'proxy', type: 'mixed', listen: ['127.0.0.1:1080'], default: 'passthrough' }],
+  admin: { listen: '127.0.0.1:15000' },
 };
 
 export class ConfigError extends Error {

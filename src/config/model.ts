@@ -124,6 +124,10 @@ export interface Config {
   dataPlane: DataPlaneMode;
   splice: SpliceConfig;
   capture: CaptureConfig;
+  /** the local statistics endpoint (src/admin); null: off */
+  admin: { listen: HostPort } | null;
+  /** Gateway API manifest files (or directories of them) read after the configuration files */
+  manifests: string[];
   /** Gateway API manifests loaded, with their findings; null when no manifest was given */
   gatewayApi: GatewayApiConfig | null;
 }

@@ -2,7 +2,8 @@
 // configuration files (*.yaml, *.yml, *.json; not recursive) in name order.
 
 import type { Runtime } from '../runtime/types.ts';
-import { ConfigError } from './load.ts';
+import { ConfigError, loadConfig } from './load.ts';
+import type { Config } from './model.ts';
 
 /** The files a -c argument stands for: itself, or a directory's configuration files in name order. */
 async function expand(rt: Pick<Runtime, 'readDir'>, path: string): Promise<string[]> {
@@ -32,4 +33,19 @@ export async function readConfigFiles(rt: Pick<Runtime, 'readDir' | 'readFile'>,
     }
   }
   return texts;
+}
+
+/**
+ * Reads and validates the configuration the arguments name (none: the embedded default), with the
+ * Gateway API manifests its `manifests` setting (UCI `list manifest`) names read after it.
+ */
+export async function readConfig(rt: Pick<Runtime, 'readDir' | 'readFile'>, args: readonly string[]): Promise<Config> {
+  const files = await readConfigFiles(rt, args);
+  const config = loadConfig(files);
+  if (config.manifests.length === 0) return config;
+  const manifests = await readConfigFiles(rt, config.manifests);
+  for (const [name] of manifests) {
+    if (!/\.ya?ml$/i.test(name)) throw new ConfigError(name, [{ path: '', message: 'a manifest (setting manifests, UCI list manifest) must be a YAML file (*.yaml, *.yml)' }]);
+  }
+  return loadConfig([...files, ...manifests]);
 }

@@ -191,8 +191,19 @@ const captureSchema = v.strictObject({
   firewall: v.optional(v.picklist(['auto', 'nftables', 'iptables'], 'must be "auto", "nftables" or "iptables"'), 'auto'),
 });
 
+/** The admin endpoint serves the router itself only: a loopback address, never the LAN or WAN. */
+const adminSchema = v.strictObject({
+  listen: v.pipe(
+    v.string(),
+    parsed(hostPort('bind')),
+    v.check((a) => isLoopbackBind(a.host), 'the admin endpoint listens on a loopback address only (127.0.0.1 or ::1)'),
+  ),
+});
+
 const settings = {
   capture: v.optional(captureSchema, {}),
+  admin: v.optional(adminSchema),
+  manifests: v.optional(v.array(v.pipe(v.string(), v.regex(/^\//, 'must be an absolute path (a YAML file or a directory of them)'))), []),
   routes: v.optional(v.array(routeSchema), []),
   timeouts: v.optional(
     v.strictObject({
@@ -335,6 +346,8 @@ export function validateConfig(input: unknown, options: { listenersOptional?: bo
         quic: c.quic,
         firewall: c.firewall,
       },
+      admin: raw.admin ? { listen: raw.admin.listen } : null,
+      manifests: raw.manifests,
       gatewayApi: null,
     },
   };

@@ -9,7 +9,9 @@
 //                                  capture (0|1), capture_listener, capture_zone, capture_device,
 //                                  capture_port, capture_exclude_src, capture_exclude_mac,
 //                                  capture_exclude_dst (lists), capture_family (any|ipv4|ipv6),
-//                                  quic (block|pass), firewall (auto|nftables|iptables)
+//                                  quic (block|pass), firewall (auto|nftables|iptables),
+//                                  admin (loopback host:port of the statistics endpoint),
+//                                  manifest (list: Gateway API YAML files or directories)
 //   config service '<name>'        respawn_threshold, respawn_timeout, respawn_retry, nofile: read
 //                                  by the init script (procd), checked here
 //   config listener '<name>'       type, listen (list), default (passthrough|reject|forward),
@@ -51,6 +53,8 @@ const GLOBAL_OPTIONS: Record<string, Field> = {
   capture_exclude_dst: { key: 'capture.exclude.destinations', list: true },
   quic: { key: 'capture.quic', list: false },
   firewall: { key: 'capture.firewall', list: false },
+  admin: { key: 'admin.listen', list: false },
+  manifest: { key: 'manifests', list: true },
 };
 /** Read by /etc/init.d/ugate for procd; ugate only checks them. */
 const SERVICE_OPTIONS: Record<string, Field> = {

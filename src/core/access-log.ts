@@ -21,6 +21,8 @@ export interface ConnectionRecord {
   requests?: number;
   close?: string;
   error?: string;
+  /** why sniffing found no protocol (deadline, malformed, too-large); not a field of the line */
+  sniffFailure?: string;
 }
 
 /** One HTTP request on a connection routed per request. */

@@ -13,8 +13,9 @@ import { openDataPlane } from './data-plane.ts';
 import { jsPump } from './forward.ts';
 import { AuthThrottle } from './auth-throttle.ts';
 import { GatewayHost } from './local-destination.ts';
-import { Admission, effectiveLimits, openFilesLimit, RefusalLog } from './limits.ts';
+import { Admission, effectiveLimits, openFilesLimit, RefusalLog, type EffectiveLimits, type Refusal } from './limits.ts';
 import type { SessionContext, Stats } from './handshake.ts';
+import { Metrics } from './metrics.ts';
 import { Session } from './session.ts';
 import { UpstreamPool } from './upstream-pool.ts';
 
@@ -48,6 +49,17 @@ export function newStats(): Stats {
   return { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
 }
 
+/** The caps in force and how close the gateway is to them. */
+export interface LimitsView {
+  limits: EffectiveLimits;
+  /** the soft open-files limit the "auto" caps came from; null when unlimited or unknown */
+  openFiles: number | null;
+  open: number;
+  inHandshake: number;
+  sources: number;
+  refused: Record<Refusal, number>;
+}
+
 export class Gateway {
   private readonly bound: BoundListener[] = [];
   private readonly sessions = new Set<Session>();
@@ -56,6 +68,8 @@ export class Gateway {
   private finished: Promise<void> | null = null;
   private readonly graceTimers: (() => void)[] = [];
   private refusals: RefusalLog | null = null;
+  private admission: Admission | null = null;
+  private openFiles: number | null = null;
 
   /** connections refused at accept by a cap */
   get refused(): number {
@@ -67,12 +81,14 @@ export class Gateway {
     config: Config,
     /** shared by the gateways that a reload replaces one with another, so counts carry on */
     readonly stats: Stats = newStats(),
+    readonly metrics: Metrics = new Metrics(() => rt.now()),
   ) {
     this.ctx = {
       rt,
       config,
       router: new Router(config),
       stats: this.stats,
+      metrics,
       accessLog: (line) => rt.stdout(`${line}\n`),
       isListenAddress: (ip, port) =>
         this.bound.some(({ listener: l }) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopbackBind(ip)))),
@@ -106,9 +122,9 @@ export class Gateway {
    */
   async start(inherit: Map<string, BoundListener> = new Map()): Promise<void> {
     const procLimits = await this.rt.readFile('/proc/self/limits').then((b) => new TextDecoder().decode(b), () => '');
-    const openFiles = openFilesLimit(procLimits);
+    const openFiles = (this.openFiles = openFilesLimit(procLimits));
     const limits = effectiveLimits(this.ctx.config.limits, openFiles);
-    const admission = new Admission(limits);
+    const admission = (this.admission = new Admission(limits));
     this.refusals = new RefusalLog(limits, () => this.rt.now(), (line) => this.rt.stderr(`${line}\n`));
     this.rt.stderr(
       `ugate: limits connections=${limits.connections} per_source=${limits.perSource} handshakes=${limits.handshakes} handshakes_per_source=${limits.handshakesPerSource} (open files limit ${openFiles ?? 'unknown'})\n`,
@@ -129,6 +145,7 @@ export class Gateway {
           const session = new Session(this.ctx, l, conn, () => admission.handshakeDone(source));
           this.stats.accepted++;
           this.stats.active++;
+          this.metrics.accepted(l.name);
           this.sessions.add(session);
           void session.run().finally(() => {
             admission.release(source, !session.handshakeFinished);
@@ -169,6 +186,27 @@ export class Gateway {
       this.ctx.dataPlane.close();
       throw e;
     }
+  }
+
+  /** Null until start() has run. */
+  limitsView(): LimitsView | null {
+    const a = this.admission;
+    if (!a || !this.refusals) return null;
+    return { limits: a.limits, openFiles: this.openFiles, open: a.openConnections, inHandshake: a.inHandshake, sources: a.sourceCount, refused: { ...this.refusals.total } };
+  }
+
+  /** The addresses it listens on now, by listener name. */
+  addresses(): Map<string, string[]> {
+    const out = new Map<string, string[]>(this.ctx.config.listeners.map((l) => [l.name, []]));
+    for (const b of this.bound) {
+      const name = this.ctx.config.listeners.find((l) => l.listen.some((a, i) => bindKey(l, a, i) === b.key))?.name;
+      if (name !== undefined) out.get(name)!.push(formatHostPort(b.listener.address.host, b.listener.address.port));
+    }
+    return out;
+  }
+
+  get config(): Config {
+    return this.ctx.config;
   }
 
   /** Stop accepting; open connections are untouched. Resolves once the ports are free. */

@@ -12,6 +12,7 @@ import type { Inbound } from './inbound.ts';
 import type { AuthThrottle } from './auth-throttle.ts';
 import type { GatewayHost } from './local-destination.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
+import type { Metrics } from './metrics.ts';
 
 export interface Stats {
   accepted: number;
@@ -28,6 +29,8 @@ export interface SessionContext {
   config: Config;
   router: Router;
   stats: Stats;
+  /** live counters by listener, route and backend, shared across reloads */
+  metrics: Metrics;
   accessLog: (line: string) => void;
   /** Is ip:port one of ugate's own listening addresses? */
   isListenAddress(ip: string, port: number): boolean;

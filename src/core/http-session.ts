@@ -19,6 +19,7 @@ import { ConnectError, type ConnectErrorKind, type Conn } from '../runtime/types
 import { afterAtLeast } from '../runtime/timer.ts';
 import { defaultHttp1Limits, parseAuthority, parseHttp1Request, type HttpRequestHead } from '../sniff/http1.ts';
 import { formatRequestLog, type ConnectionRecord, type RequestRecord } from './access-log.ts';
+import type { Metered } from './metrics.ts';
 import { dial } from './dial.ts';
 import type { CloseReason, Forwarding } from './forward.ts';
 import { connectFailureStatus, connectFailureText, connectionKey, readParsed, replyAndClose, type SessionContext } from './handshake.ts';
@@ -55,6 +56,8 @@ export interface HttpSessionOptions {
   listenerPort: number;
   inbound: Inbound;
   rec: ConnectionRecord;
+  /** what the connection is counted on (requests count on their own routes) */
+  metered: Metered;
   /** the first request head must be complete by then (the sniff deadline) */
   firstDeadline: number;
   /** called once the first request head has been read: the connection's handshake is over */
@@ -234,6 +237,7 @@ export class HttpSession {
       Object.assign(req, fields);
       rec.up += req.up;
       rec.down += req.down;
+      ctx.metrics.request(req, this.o.metered);
       if (ctx.config.accessLog) ctx.accessLog(formatRequestLog(req, ctx.rt.now() - started));
     };
     this.requests++;
@@ -675,6 +679,7 @@ export class HttpSession {
     rec.action = 'forward';
     rec.host = head.host;
     rec.backend = formatHostPort(target.host, target.port);
+    ctx.metrics.routed(rec.route ?? 'default', rec.backend, this.o.metered);
     let up: Upstream;
     try {
       up = await this.connect(target, ctx.config.timeouts.connectMs);

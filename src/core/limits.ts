@@ -56,6 +56,16 @@ export class Admission {
 
   constructor(readonly limits: EffectiveLimits) {}
 
+  /** connections still in their handshake */
+  get inHandshake(): number {
+    return this.handshaking;
+  }
+
+  /** source addresses with an open connection */
+  get sourceCount(): number {
+    return this.sources.size;
+  }
+
   get openConnections(): number {
     return this.open;
   }

@@ -17,6 +17,7 @@ import { httpResponse } from '../proxy/http-proxy.ts';
 import { nextBackend } from '../gateway-api/filters.ts';
 import type { Decision } from '../route/router.ts';
 import { HttpSession, type UnroutedDecision } from './http-session.ts';
+import { newMetered } from './metrics.ts';
 
 const SNIFFED_DEFAULT_PORT = { tls: 443, http: 80 } as const;
 
@@ -30,6 +31,8 @@ async function sniff(ctx: SessionContext, inbound: Inbound, rec: ConnectionRecor
   if (r.status === 'ok') return r.value;
   // Not recognised in time or malformed: route as opaque bytes; the log says why.
   rec.error = r.status === 'error' ? `sniff: ${r.error}` : r.status === 'timeout' ? 'sniff: deadline passed' : undefined;
+  if (r.status === 'error') rec.sniffFailure = r.error.code;
+  else if (r.status === 'timeout') rec.sniffFailure = 'deadline';
   if (r.status === 'error' || r.status === 'timeout') ctx.stats.handshakeFailed++;
   return null;
 }
@@ -202,6 +205,7 @@ export class Session {
     const started = rt.now();
     const startedAt = new Date();
     const rec: ConnectionRecord = { listener: this.listener.name, client: this.conn.remote, up: 0, down: 0 };
+    const metered = newMetered();
     const inbound = new Inbound(this.conn);
     let outboundKey: string | null = null;
     try {
@@ -233,6 +237,7 @@ export class Session {
           listenerPort: this.listener.type === 'redirect' ? (hs.passthrough?.port ?? 80) : this.conn.local.port,
           inbound,
           rec,
+          metered,
           firstDeadline: started + config.timeouts.sniffMs,
           firstHead: () => this.finishHandshake(),
         });
@@ -271,6 +276,8 @@ export class Session {
       rec.route = decision.route ?? 'default';
       rec.action = decision.action.type;
       const target = decision.action.type === 'forward' ? decision.action.backend : decision.action.type === 'passthrough' ? hs.passthrough : null;
+      // a passthrough destination is the client's choice: counted on the route, not as a backend
+      this.ctx.metrics.routed(rec.route, decision.action.type === 'forward' ? formatHostPort(decision.action.backend.host, decision.action.backend.port) : null, metered);
       if (!target) {
         stats.rejected++;
         rec.close = decision.action.type === 'reject' ? 'rejected' : 'no-destination';
@@ -332,6 +339,7 @@ export class Session {
         this.conn.close();
         this.upstream?.close();
       }
+      this.ctx.metrics.closed(rec, metered);
       if (config.accessLog) this.ctx.accessLog(formatAccessLog(rec, startedAt, rt.now() - started));
     }
   }

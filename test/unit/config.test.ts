@@ -54,6 +54,8 @@ test('defaults are filled in', (t) => {
       quic: 'block',
       firewall: 'auto',
     },
+    admin: null,
+    manifests: [],
     gatewayApi: null,
   });
 });
@@ -524,7 +526,7 @@ const UCI_ERRORS: [title: string, text: string, message: string][] = [
   [
     'unknown global option',
     `config ugate 'main'\n\toption log_level 'debug'\n${L1}`,
-    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, keepalive_timeout, max_connections, max_connections_per_source, max_handshakes, max_handshakes_per_source, sniff_max_bytes, access_log, data_plane, splice_library, splice_pipe_size, splice_pipe_pool, capture, capture_listener, capture_zone, capture_device, capture_port, capture_family, capture_exclude_src, capture_exclude_mac, capture_exclude_dst, quic, firewall)',
+    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, keepalive_timeout, max_connections, max_connections_per_source, max_handshakes, max_handshakes_per_source, sniff_max_bytes, access_log, data_plane, splice_library, splice_pipe_size, splice_pipe_pool, capture, capture_listener, capture_zone, capture_device, capture_port, capture_family, capture_exclude_src, capture_exclude_mac, capture_exclude_dst, quic, firewall, admin, manifest)',
   ],
   ['list for a single-value option', "config listener 'lan'\n\tlist type 'redirect'\n\toption listen '0.0.0.0:1'\n", 'f: listener lan option type (line 2): takes one value: use "option", not "list"'],
   ['list for a route action', `${L1}config route 'r'\n\tlist action 'reject'\n`, 'f: route r option action (line 5): takes one value: use "option", not "list"'],
