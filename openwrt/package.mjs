@@ -36,15 +36,16 @@ const TARGETS = {
 function usage(message) {
   console.error(`package.mjs: ${message}
 
-Usage: node openwrt/package.mjs --tjs-dir DIR [--apk PATH] [--out DIR] [--arch ARCH]... [--tjs-version X.Y.Z] [--release N]
+Usage: node openwrt/package.mjs --tjs-dir DIR [--apk PATH] [--out DIR] [--arch ARCH]... [--tjs-version X.Y.Z] [--release N] [--no-luci]
   DIR/<arch>/tjs are txiki.js binaries for each arch (${Object.keys(TARGETS).join(', ')})
   --apk     apk-tools 3 (for apk mkpkg); default: apk on PATH
-  --release the package release (the N of X.Y.Z-rN); default 1`);
+  --release the package release (the N of X.Y.Z-rN); default 1
+  --no-luci without luci-app-ugate`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { arches: [], out: join(ROOT, 'dist/packages'), apk: 'apk', tjsVersion: '26.6.0', release: '1' };
+  const o = { arches: [], out: join(ROOT, 'dist/packages'), apk: 'apk', tjsVersion: '26.6.0', release: '1', luci: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -54,6 +55,7 @@ function parseArgs(argv) {
     else if (a === '--arch') o.arches.push(next());
     else if (a === '--tjs-version') o.tjsVersion = next();
     else if (a === '--release') o.release = next();
+    else if (a === '--no-luci') o.luci = false;
     else usage(`unknown argument ${a}`);
   }
   if (!o.tjsDir) usage('--tjs-dir is required');
@@ -294,30 +296,32 @@ function main() {
   rmSync(ugateRoot, { recursive: true, force: true });
 
   // the LuCI app, laid out as luci.mk installs it: htdocs/ under /www, root/ under /
-  const luci = join(HERE, 'luci-app-ugate');
-  const tree = (dir, under) => listFiles(join(luci, dir)).map((p) => [join(luci, dir, p), join(under, p), 0o644]);
-  const luciRoot = stage([...tree('htdocs', 'www'), ...tree('root', '.')]);
-  made.push(
-    ...buildPackage(
-      {
-        ...common,
-        name: 'luci-app-ugate',
-        source: 'luci-app-ugate',
-        section: 'luci',
-        version,
-        arch: 'all',
-        depends: ['luci-base', 'ugate'],
-        description: recipeVariable('luci-app-ugate', 'LUCI_DESCRIPTION'),
-        conffiles: [],
-        postinst: recipePart('luci-app-ugate', 'postinst', 'luci-app-ugate'),
-        postrm: recipePart('luci-app-ugate', 'postrm', 'luci-app-ugate'),
-      },
-      luciRoot,
-      join(o.out, 'all'),
-      o.apk,
-    ),
-  );
-  rmSync(luciRoot, { recursive: true, force: true });
+  if (o.luci) {
+    const luci = join(HERE, 'luci-app-ugate');
+    const tree = (dir, under) => listFiles(join(luci, dir)).map((p) => [join(luci, dir, p), join(under, p), 0o644]);
+    const luciRoot = stage([...tree('htdocs', 'www'), ...tree('root', '.')]);
+    made.push(
+      ...buildPackage(
+        {
+          ...common,
+          name: 'luci-app-ugate',
+          source: 'luci-app-ugate',
+          section: 'luci',
+          version,
+          arch: 'all',
+          depends: ['luci-base', 'ugate'],
+          description: recipeVariable('luci-app-ugate', 'LUCI_DESCRIPTION'),
+          conffiles: [],
+          postinst: recipePart('luci-app-ugate', 'postinst', 'luci-app-ugate'),
+          postrm: recipePart('luci-app-ugate', 'postrm', 'luci-app-ugate'),
+        },
+        luciRoot,
+        join(o.out, 'all'),
+        o.apk,
+      ),
+    );
+    rmSync(luciRoot, { recursive: true, force: true });
+  }
 
   for (const arch of o.arches) {
     const tjs = join(o.tjsDir, arch, 'tjs');

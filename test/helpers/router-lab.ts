@@ -176,9 +176,17 @@ export async function labUp(name: string): Promise<Lab> {
   }
 }
 
-/** Builds the packages for `arches` into `out` (release `release`), with the lab's apk-tools. */
-export function buildPackages(out: string, arches: string[], release = 1): string {
+/**
+ * Builds the packages for `arches` into `out` (release `release`), with the lab's apk-tools. The
+ * LuCI app only when asked (`luci`): it depends on ugate, so a test that installs every package
+ * of `out` could not remove ugate without it.
+ */
+export function buildPackages(out: string, arches: string[], release = 1, options: { luci?: boolean } = {}): string {
   const apk = join(usableLab(), 'bin/apk');
-  sh(process.execPath, ['openwrt/package.mjs', '--tjs-dir', SHARED_RUNTIME, '--apk', apk, '--out', out, '--release', String(release), ...arches.flatMap((a) => ['--arch', a])]);
+  sh(process.execPath, [
+    'openwrt/package.mjs', '--tjs-dir', SHARED_RUNTIME, '--apk', apk, '--out', out, '--release', String(release),
+    ...arches.flatMap((a) => ['--arch', a]),
+    ...(options.luci ? [] : ['--no-luci']),
+  ]);
   return out;
 }
