@@ -109,12 +109,17 @@ export async function saveAndApply(page: Page): Promise<void> {
   await page.waitForNavigation({ waitUntil: 'networkidle0', timeout: 30_000 });
 }
 
+/**
+ * The whole page, from the top; with a dialog or a tooltip shown, what the window shows (LuCI's
+ * dialog covers the window, not the page, and a resized window hides a tooltip).
+ */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  // from the top, once LuCI's fades (notifications, dialogs) are over
-  await page.evaluate(() => window.scrollTo(0, 0));
+  const window = (await page.$('body.modal-overlay-active, .cbi-tooltip[style*="opacity: 1"]')) !== null;
+  if (!window) await page.evaluate(() => scrollTo(0, 0));
+  // once LuCI's fades (notifications, dialogs, tooltips) are over
   await new Promise((r) => setTimeout(r, 500));
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: !window });
   return path;
 }

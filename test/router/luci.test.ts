@@ -212,12 +212,18 @@ t('a bad value is shown at its field and nothing is saved', async (t) => {
   await page.type(field, '192.168.1.1:15000');
   await page.keyboard.press('Tab');
   t.true(await page.$eval(field, (e) => e.classList.contains('cbi-input-invalid')), 'the field is marked invalid');
+  // LuCI shows the reason beside the field when the pointer is on it
+  t.regex((await page.$eval(field, (e) => e.getAttribute('data-tooltip'))) ?? '', /^Expecting a loopback address and port/);
+  await page.mouse.move(0, 0);
+  await page.hover(field);
+  await page.waitForSelector('.cbi-tooltip.error[style*="opacity: 1"]');
+  t.log(await screenshot(page, '5-settings-invalid-field'));
   const changesBefore = router('uci changes ugate; uci get ugate.main.admin 2>/dev/null || echo unset');
   await page.click('.cbi-page-actions .cbi-button-apply');
   // LuCI refuses to save, naming the field and what it expects
   await page.waitForFunction(() => document.body.innerText.includes('Option "Statistics endpoint" contains an invalid input value.'));
   t.regex(await textOf(page, '.modal'), /Expecting a loopback address and port/);
-  t.log(await screenshot(page, '5-settings-invalid'));
+  t.log(await screenshot(page, '6-settings-invalid-dialog'));
   await page.click('.modal .cbi-button');
   t.is(router('uci changes ugate; uci get ugate.main.admin 2>/dev/null || echo unset'), changesBefore, 'nothing saved');
   // LuCI's own Save & Apply handler rejects with that message: the only script error here
@@ -247,7 +253,7 @@ t('a value only ugate refuses: Save & Apply works, ugate keeps serving the old c
   const alert = await page.waitForSelector('#ugate-status [data-state="config-refused"]', { timeout: 15_000 });
   t.truthy(alert);
   t.regex(await textOf(page, '[data-stat="config.last_error"]'), /dup.*already used by another listener/);
-  t.log(await screenshot(page, '6-status-refused'));
+  t.log(await screenshot(page, '7-status-refused'));
 
   // taking the listener out again applies; the refusal is then history
   await openPageTab(page, 'Settings');
@@ -267,9 +273,7 @@ t('a Gateway API manifest uploaded on the page goes to /etc/ugate and routes aft
   const dir = mkdtempSync(join(tmpdir(), 'ugate-manifest-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const manifest = join(dir, 'moved.yaml');
-  writeFileSync(
-    manifest,
-    `apiVersion: gateway.networking.k8s.io/v1
+  const yaml = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: moved }
 spec:
@@ -277,22 +281,41 @@ spec:
   hostnames: [moved.test]
   rules:
     - backendRefs: [{ name: 198.51.100.10, port: 80 }]
-`,
-  );
+`;
+  // comments make it three of the page's 8192-unit pieces, the first ending inside an emoji's
+  // surrogate pair, which must arrive whole
+  const pad = `#${'x'.repeat(8191 - yaml.length - 1)}`;
+  const text = `${yaml}${pad}😀\n# ${'Grüße 😀 '.repeat(1200)}\n`;
+  t.is(text.charCodeAt(8191), 0xd83d);
+  writeFileSync(manifest, text);
   t.is(await servedBy('moved.test'), 'wan');
   await page.goto(`${LUCI}/admin/services/ugate/settings`, { waitUntil: 'networkidle0' });
   await openTab(page, 'Gateway API');
   const [chooser] = await Promise.all([page.waitForFileChooser(), page.click('#cbi-ugate-main-_upload button')]);
   await chooser.accept([manifest]);
   await page.waitForFunction(() => document.body.innerText.includes('Uploaded /etc/ugate/moved.yaml'));
-  t.is(router('cat /etc/ugate/moved.yaml'), (await import('node:fs')).readFileSync(manifest, 'utf8'));
+  t.is(router('cat /etc/ugate/moved.yaml'), text, 'the file arrived byte for byte');
   t.is(router("stat -c '%a %U' /etc/ugate/moved.yaml").trim(), '600 root');
-  t.log(await screenshot(page, '7-settings-manifest'));
+  t.log(await screenshot(page, '8-settings-manifest'));
   const before = applied();
   await saveAndApply(page);
   t.is(router('uci get ugate.main.manifest').trim(), '/etc/ugate/moved.yaml');
   await waitFor(() => (applied() > before ? true : undefined), 15_000);
   t.is(await servedBy('moved.test'), 'other', 'the HTTPRoute forwards moved.test to its backend');
+  t.deepEqual(pageErrors, []);
+});
+
+t('when ugate is not running, the Status page says so (no script error), and shows it again once it runs', async (t) => {
+  t.timeout(60_000);
+  await page.goto(`${LUCI}/admin/services/ugate/status`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('#ugate-status [data-state="running"]');
+  router('/etc/init.d/ugate stop');
+  await page.waitForSelector('#ugate-status [data-state="stopped"]', { timeout: 15_000 });
+  t.regex(await textOf(page, '#ugate-status'), /^ugate is not running\s+procd runs no ugate: it was stopped, or it ended more often than its respawn limit allows\.\s+Start it under System → Startup/);
+  t.log(await screenshot(page, '9-status-stopped'));
+  router('/etc/init.d/ugate start');
+  await page.waitForSelector('#ugate-status [data-state="running"]', { timeout: 30_000 });
+  t.is(await textOf(page, '[data-stat="pid"]'), String(ugatePid()));
   t.deepEqual(pageErrors, []);
 });
 
@@ -319,10 +342,10 @@ EOF`);
   await openMenu(user, 'Services', 'ugate');
   await user.waitForSelector('#cbi-ugate-main');
   t.is(await user.$('.alert-message.warning, .alert-message.danger'), null, 'no permission errors on Settings');
-  t.log(await screenshot(user, '8-settings-acl-user'));
+  t.log(await screenshot(user, '10-settings-acl-user'));
   await openPageTab(user, 'Status');
   await user.waitForSelector('#ugate-status [data-state="running"]', { timeout: 15_000 });
-  t.log(await screenshot(user, '9-status-acl-user'));
+  t.log(await screenshot(user, '11-status-acl-user'));
 
   // the same session, at rpcd: what the ACL allows and what it does not
   const sid = (await user.cookies()).find((c) => c.name.startsWith('sysauth'))!.value;

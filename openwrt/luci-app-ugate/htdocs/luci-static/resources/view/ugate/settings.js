@@ -25,7 +25,7 @@ var PROTOCOLS = [
 ];
 
 // rpcd's file.write, with "append" so that a manifest goes in pieces: uhttpd takes JSON-RPC
-// requests of at most 64 KiB.
+// requests of at most 64 KiB (UH_UBUS_MAX_POST_SIZE).
 var callFileWrite = rpc.declare({
 	object: 'file',
 	method: 'write',
@@ -183,9 +183,16 @@ function uploadManifest(map, section_id) {
 		var path = '%s/%s'.format(MANIFEST_DIR, file.name);
 
 		return file.text().then(function(text) {
+			// 8192 UTF-16 units stay under 64 KiB of JSON even if every one were escaped as \uXXXX;
+			// a chunk never ends between the two halves of a surrogate pair
 			var chunks = [];
-			for (var i = 0; i < text.length; i += 16384)
-				chunks.push(text.substring(i, i + 16384));
+			for (var i = 0; i < text.length; ) {
+				var end = Math.min(i + 8192, text.length);
+				if (end < text.length && /[\uD800-\uDBFF]/.test(text.charAt(end - 1)))
+					end--;
+				chunks.push(text.substring(i, end));
+				i = end;
+			}
 			if (chunks.length == 0)
 				chunks.push('');
 
@@ -284,8 +291,9 @@ return view.extend({
 		o.value('pass', _('Let through untouched'));
 		o.default = 'block';
 
-		o = s.taboption('capture', form.ListValue, 'firewall', _('Firewall'));
-		o.value('auto', _('Automatic (fw4 where it runs, else fw3)'));
+		o = s.taboption('capture', form.ListValue, 'firewall', _('Firewall'),
+			_('Automatic: nftables where fw4 runs, else iptables where fw3 runs.'));
+		o.value('auto', _('Automatic'));
 		o.value('nftables', _('nftables (fw4)'));
 		o.value('iptables', _('iptables (fw3)'));
 		o.default = 'auto';
@@ -332,8 +340,8 @@ return view.extend({
 		o.validate = validAdmin;
 
 		o = s.taboption('general', form.ListValue, 'data_plane', _('Data plane'),
-			_('splice moves bytes in the kernel; js copies them in JavaScript.'));
-		o.value('auto', _('Automatic (splice when available)'));
+			_('splice moves bytes in the kernel; JavaScript copies them in ugate. Automatic: splice when its library loads.'));
+		o.value('auto', _('Automatic'));
 		o.value('splice', _('splice (zero copy)'));
 		o.value('js', _('JavaScript'));
 		o.default = 'auto';
