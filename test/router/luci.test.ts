@@ -95,6 +95,7 @@ t('opkg installs luci-app-ugate beside ugate: rpcd serves luci.ugate, LuCI lists
   await waitFor(() => (lab!.routerTry('ubus list luci.ugate').code === 0 ? true : undefined), 10_000);
   await waitFor(() => (ugatePid() ? true : undefined), 10_000);
   await waitFor(() => (logread().includes('running on tjs') ? true : undefined), 15_000);
+  t.is(router('uci -q get ugate.main.admin').trim(), '127.0.0.1:15000', "ugate's package turns the statistics endpoint on");
 
   router('/etc/lab-luci.sh');
   chromium = await launchInLan(lab!);

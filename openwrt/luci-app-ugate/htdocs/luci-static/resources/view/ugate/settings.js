@@ -313,7 +313,7 @@ return view.extend({
 		o.placeholder = 'br-guest';
 
 		o = s.taboption('manifests', form.DynamicList, 'manifest', _('Manifests'),
-			_('Gateway API manifests (YAML: Gateway, HTTPRoute, TLSRoute) that ugate reads besides this configuration. Upload a file into %s, then Save & Apply. A route ugate cannot serve is reported on the Status page and left out; the rest serve.').format(MANIFEST_DIR));
+			_('Gateway API manifests (YAML: Gateway, HTTPRoute, TLSRoute) that ugate reads besides this configuration. Upload a file into %s, then Save & Apply. A route ugate cannot serve is left out and named in the system log; the rest serve. A file that cannot be read at all is refused, and the Status tab shows why.').format(MANIFEST_DIR));
 		manifests.forEach(function(f) {
 			if (f.type == 'file' && /\.ya?ml$/.test(f.name))
 				o.value('%s/%s'.format(MANIFEST_DIR, f.name));
