@@ -33,6 +33,10 @@ FILE is JSON (starts with "{"), UCI (/etc/config/ugate), or YAML with Gateway AP
 *.json files in name order. Several files merge in order: listeners and routes add up, later
 settings win. A manifest with a problem is reported and left out; the rest runs.
 
+Log (ugate run): stdout has one access-log line per connection (and per HTTP request), logfmt
+or JSON (accessLogFormat); stderr has what ugate does and why, each line with its time first
+(UGATE_LOG_TIMESTAMPS=0 leaves the time out, for a log that adds its own).
+
 Signals (ugate run):
   SIGTERM, SIGINT, SIGQUIT  stop accepting, let connections finish within timeouts.grace, exit;
                             a second one exits at once
@@ -100,7 +104,18 @@ function printManifestIssues(rt: Runtime, config: Config, prefix: string): numbe
 /** At most one "ignored" line per signal per this many ms: a signal sent in a loop must not flood the log. */
 const IGNORED_SIGNAL_LOG_MS = 10_000;
 
-async function run(rt: Runtime, files: string[]): Promise<void> {
+/**
+ * The service's stderr lines begin with the time (ISO 8601, UTC), like the access log's `time`.
+ * UGATE_LOG_TIMESTAMPS=0 leaves them out where the log stamps lines itself (procd and logd on
+ * OpenWrt: the init script sets it).
+ */
+function stampedStderr(rt: Runtime): Runtime {
+  if (rt.env('UGATE_LOG_TIMESTAMPS') === '0') return rt;
+  return { ...rt, stderr: (text) => rt.stderr(text.replace(/^(?=.)/gm, () => `${new Date().toISOString()} `)) };
+}
+
+async function run(rtPlain: Runtime, files: string[]): Promise<void> {
+  const rt = stampedStderr(rtPlain);
   // Signals are taken before anything else, so that none ends ugate silently even while it starts.
   let service: Service | null = null;
   let started = false;

@@ -99,6 +99,7 @@ export function describeConfig(c: Config): unknown {
     },
     sniff: { maxBytes: c.sniffMaxBytes },
     accessLog: c.accessLog,
+    accessLogFormat: c.accessLogFormat,
     dataPlane: c.dataPlane,
     splice: { ...(c.splice.library ? { library: c.splice.library } : {}), pipeSize: c.splice.pipeSize, pipePool: c.splice.pipePool },
     capture: {

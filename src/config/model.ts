@@ -120,6 +120,8 @@ export interface Config {
   limits: Limits;
   sniffMaxBytes: number;
   accessLog: boolean;
+  /** logfmt (`access key=value ...`) or json (one object per line) */
+  accessLogFormat: 'logfmt' | 'json';
   /** auto: the splice shim when it loads, else the JS pump (logged once); splice: shim or exit; js: JS pump */
   dataPlane: DataPlaneMode;
   splice: SpliceConfig;

@@ -218,6 +218,7 @@ const settings = {
   limits: v.optional(v.strictObject({ connections: limit, perSource: limit, handshakes: limit, handshakesPerSource: limit }), {}),
   sniff: v.optional(v.strictObject({ maxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(65536)), 16384) }), {}),
   accessLog: v.optional(v.boolean(), true),
+  accessLogFormat: v.optional(v.picklist(['logfmt', 'json'], 'must be "logfmt" or "json"'), 'logfmt'),
   dataPlane: v.optional(v.picklist(['auto', 'splice', 'js'], 'must be "auto", "splice" or "js"'), 'auto'),
   splice: v.optional(
     v.strictObject({
@@ -331,6 +332,7 @@ export function validateConfig(input: unknown, options: { listenersOptional?: bo
       },
       sniffMaxBytes: raw.sniff.maxBytes,
       accessLog: raw.accessLog,
+      accessLogFormat: raw.accessLogFormat,
       dataPlane: raw.dataPlane,
       splice: { library: raw.splice.library ?? null, pipeSize: raw.splice.pipeSize, pipePool: raw.splice.pipePool },
       capture: {

@@ -3,6 +3,7 @@
 //
 //   config ugate 'main'            sniff_timeout, connect_timeout, idle_timeout, grace_period,
 //                                  keepalive_timeout, sniff_max_bytes, access_log,
+//                                  access_log_format (logfmt|json),
 //                                  data_plane (auto|splice|js), splice_library, splice_pipe_size,
 //                                  splice_pipe_pool, max_connections, max_connections_per_source,
 //                                  max_handshakes, max_handshakes_per_source,
@@ -38,6 +39,7 @@ const GLOBAL_OPTIONS: Record<string, Field> = {
   max_handshakes_per_source: { key: 'limits.handshakesPerSource', list: false },
   sniff_max_bytes: { key: 'sniff.maxBytes', list: false },
   access_log: { key: 'accessLog', list: false },
+  access_log_format: { key: 'accessLogFormat', list: false },
   data_plane: { key: 'dataPlane', list: false },
   splice_library: { key: 'splice.library', list: false },
   splice_pipe_size: { key: 'splice.pipeSize', list: false },

@@ -1,4 +1,6 @@
-// One access-log line per connection, written when it closes (logfmt: key=value, quoted when needed).
+// One access-log line per connection, written when it closes, and one per HTTP request: logfmt
+// (`access key=value ...`, quoted when needed) or JSON lines (`{"log":"access",...}`, numbers as
+// numbers), as the accessLogFormat setting says.
 
 import { formatHostPort } from '../route/cidr.ts';
 import type { SocketAddress } from '../runtime/types.ts';
@@ -44,6 +46,10 @@ export interface RequestRecord {
   error?: string;
 }
 
+export type AccessLogFormat = 'logfmt' | 'json';
+
+type Field = [key: string, value: string | number | undefined];
+
 function value(v: string): string {
   // Control characters are quoted too, so that JSON escapes them: a name from a client must not
   // carry terminal escape sequences into the log.
@@ -55,8 +61,8 @@ function value(v: string): string {
  * order), `start` when it was accepted; `alpn_offered` is what the client offered (ugate does not
  * see the server's choice in a passed-through TLS handshake).
  */
-export function formatAccessLog(rec: ConnectionRecord, startedAt: Date, durationMs: number): string {
-  const fields: [string, string | undefined][] = [
+export function formatAccessLog(rec: ConnectionRecord, startedAt: Date, durationMs: number, format: AccessLogFormat = 'logfmt'): string {
+  const fields: Field[] = [
     ['time', new Date(startedAt.getTime() + durationMs).toISOString()],
     ['start', startedAt.toISOString()],
     ['listener', rec.listener],
@@ -69,27 +75,26 @@ export function formatAccessLog(rec: ConnectionRecord, startedAt: Date, duration
     ['route', rec.route],
     ['action', rec.action],
     ['backend', rec.backend],
-    ['up', String(rec.up)],
-    ['down', String(rec.down)],
-    ['requests', rec.requests === undefined ? undefined : String(rec.requests)],
-    ['ms', String(Math.round(durationMs))],
+    ['up', rec.up],
+    ['down', rec.down],
+    ['requests', rec.requests],
+    ['ms', Math.round(durationMs)],
     ['close', rec.close ?? 'unknown'],
     ['error', rec.error],
   ];
-  return line(fields);
+  return line(fields, format);
 }
 
-function line(fields: [string, string | undefined][]): string {
-  return `access ${fields
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${value(v!)}`)
-    .join(' ')}`;
+function line(fields: Field[], format: AccessLogFormat): string {
+  const present = fields.filter((f): f is [string, string | number] => f[1] !== undefined);
+  if (format === 'json') return JSON.stringify(Object.fromEntries([['log', 'access'], ...present]));
+  return `access ${present.map(([k, v]) => `${k}=${typeof v === 'number' ? v : value(v)}`).join(' ')}`;
 }
 
 /** One line per HTTP request, written when its response has been sent (or failed): `time` is that moment, `start` when the request began. */
-export function formatRequestLog(rec: RequestRecord, durationMs: number): string {
+export function formatRequestLog(rec: RequestRecord, durationMs: number, format: AccessLogFormat = 'logfmt'): string {
   const now = Date.now();
-  return line([
+  const fields: Field[] = [
     ['time', new Date(now).toISOString()],
     ['start', new Date(now - durationMs).toISOString()],
     ['listener', rec.listener],
@@ -102,10 +107,11 @@ export function formatRequestLog(rec: RequestRecord, durationMs: number): string
     ['rule', rec.rule],
     ['action', rec.action],
     ['backend', rec.backend],
-    ['status', rec.status === undefined ? undefined : String(rec.status)],
-    ['up', String(rec.up)],
-    ['down', String(rec.down)],
-    ['ms', String(Math.round(durationMs))],
+    ['status', rec.status],
+    ['up', rec.up],
+    ['down', rec.down],
+    ['ms', Math.round(durationMs)],
     ['error', rec.error],
-  ]);
+  ];
+  return line(fields, format);
 }

@@ -4,7 +4,15 @@
 
 import type { Conn } from '../runtime/types.ts';
 
-export type CloseReason = 'eof' | 'client-reset' | 'upstream-reset' | 'idle-timeout' | 'shutdown' | 'error';
+/**
+ * How a forwarded connection ended. eof: both sides sent their FIN. client-closed: the client's
+ * side failed (RST, EPIPE) after it had sent its FIN, or with nothing of the upstream's on its way
+ * to it (after the upstream's whole stream, or between messages): it closed its socket once done
+ * (a TLS client leaving after its close_notify), nothing in flight was cut short. client-reset:
+ * it failed with bytes on their way to it. upstream-closed: the upstream's side failed after it
+ * had sent its FIN; upstream-reset: before.
+ */
+export type CloseReason = 'eof' | 'client-closed' | 'upstream-closed' | 'client-reset' | 'upstream-reset' | 'idle-timeout' | 'shutdown' | 'error';
 
 export interface ForwardResult {
   /** client → upstream bytes, prefix included */
@@ -49,37 +57,53 @@ export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: 
   const finish = (r: CloseReason, e?: unknown) => {
     if (reason !== null) return;
     reason = r;
-    if (e !== undefined) error = e instanceof Error ? e.message : String(e);
+    // a side that closed once done is no error; its errno ("Broken pipe") would only mislead
+    if (e !== undefined && r !== 'client-closed' && r !== 'upstream-closed') error = e instanceof Error ? e.message : String(e);
     clearTimeout(timer);
     // Only a connection whose both directions finished (eof) closes normally. A reset on one side
     // is passed on as a reset, and so is an end ugate chose (idle timeout, shutdown, error): a
     // client must not take a truncated response for a complete one.
-    if (r === 'eof' || r === 'client-reset') client.close();
+    const clientFailed = r === 'client-reset' || r === 'client-closed';
+    const upstreamFailed = r === 'upstream-reset' || r === 'upstream-closed';
+    if (r === 'eof' || clientFailed) client.close();
     else client.abort();
-    if (r === 'eof' || r === 'upstream-reset') upstream.close();
+    if (r === 'eof' || upstreamFailed) upstream.close();
     else upstream.abort();
   };
 
+  /** which sides have sent their FIN (and, as writes are awaited in order, had it passed on) */
+  const ended = { client: false, upstream: false };
+  /** which sides a write is on its way to */
+  const writing = { client: false, upstream: false };
+  // As in the splice engine (ugate_splice.c, pair_fail): a side that fails after its own FIN was
+  // done; so was a client with nothing on its way to it. An upstream failing before its FIN cut
+  // its stream short.
+  const failed = (side: 'client' | 'upstream'): CloseReason =>
+    ended[side] || (side === 'client' && (ended.upstream || !writing.client)) ? `${side}-closed` : `${side}-reset`;
+
   // One direction: read, write, repeat; EOF becomes a half-close on the other side.
-  const pipe = async (src: Conn, dst: Conn, count: (n: number) => void, srcReset: CloseReason, dstReset: CloseReason) => {
+  const pipe = async (src: Conn, dst: Conn, count: (n: number) => void, srcSide: 'client' | 'upstream', dstSide: 'client' | 'upstream') => {
     for (;;) {
       let chunk: Uint8Array | null;
       try {
         chunk = await src.read();
       } catch (e) {
-        return finish(srcReset, e);
+        return finish(failed(srcSide), e);
       }
       if (reason !== null) return;
       if (chunk === null) {
+        ended[srcSide] = true;
         dst.shutdownWrite();
         return;
       }
       last = opts.now();
+      writing[dstSide] = true;
       try {
         await dst.write(chunk);
       } catch (e) {
-        return finish(dstReset, e);
+        return finish(failed(dstSide), e);
       }
+      writing[dstSide] = false;
       count(chunk.length);
     }
   };
@@ -98,14 +122,14 @@ export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: 
       try {
         await upstream.write(prefix);
       } catch (e) {
-        return finish('upstream-reset', e);
+        return finish(failed('upstream'), e);
       }
       up += prefix.length;
     }
-    await pipe(client, upstream, (n) => (up += n), 'client-reset', 'upstream-reset');
+    await pipe(client, upstream, (n) => (up += n), 'client', 'upstream');
   };
 
-  const done = Promise.all([upstreamFirst(), pipe(upstream, client, (n) => (down += n), 'upstream-reset', 'client-reset')]).then(() => {
+  const done = Promise.all([upstreamFirst(), pipe(upstream, client, (n) => (down += n), 'upstream', 'client')]).then(() => {
     finish('eof');
     const result: ForwardResult = { up, down, reason: reason! };
     if (error !== undefined) result.error = error;

@@ -238,7 +238,7 @@ export class HttpSession {
       rec.up += req.up;
       rec.down += req.down;
       ctx.metrics.request(req, this.o.metered);
-      if (ctx.config.accessLog) ctx.accessLog(formatRequestLog(req, ctx.rt.now() - started));
+      if (ctx.config.accessLog) ctx.accessLog(formatRequestLog(req, ctx.rt.now() - started, ctx.config.accessLogFormat));
     };
     this.requests++;
     rec.requests = this.requests;

@@ -340,7 +340,7 @@ export class Session {
         this.upstream?.close();
       }
       this.ctx.metrics.closed(rec, metered);
-      if (config.accessLog) this.ctx.accessLog(formatAccessLog(rec, startedAt, rt.now() - started));
+      if (config.accessLog) this.ctx.accessLog(formatAccessLog(rec, startedAt, rt.now() - started, config.accessLogFormat));
     }
   }
 }

@@ -7,7 +7,7 @@ import type { Conn, Runtime, SpliceLibrary } from '../runtime/types.ts';
 import type { CloseReason, DataPlane, ForwardOptions, ForwardResult, Forwarding } from './forward.ts';
 import { concat } from './inbound.ts';
 
-export const SPLICE_ABI = 1;
+export const SPLICE_ABI = 2;
 export const EVENT_SIZE = 32;
 const EVENT_BATCH = 256;
 const STAT_COUNT = 16; // room for counters a newer shim may add
@@ -15,7 +15,7 @@ const EBADF = 9; // the same number on every Linux architecture
 const STAT_NAMES = ['active', 'added', 'bytes_up', 'bytes_down', 'pipes_open', 'pipes_pooled', 'pipe_size', 'events_queued'] as const;
 
 /** enum ugs_reason, in order */
-const REASONS: (CloseReason | null)[] = ['eof', 'client-reset', 'upstream-reset', 'idle-timeout', null /* UGS_CLOSED: whoever asked */, 'error'];
+const REASONS: (CloseReason | null)[] = ['eof', 'client-reset', 'upstream-reset', 'idle-timeout', null /* UGS_CLOSED: whoever asked */, 'error', 'client-closed', 'upstream-closed'];
 const UGS_CLOSED = 4;
 
 export interface SpliceEvent {
@@ -212,7 +212,8 @@ export class SpliceDataPlane implements DataPlane {
       if (aborted) engine.close(id);
       const ev = await ended;
       const result: ForwardResult = { up: ev.up, down: ev.down, reason: ev.reason === UGS_CLOSED ? (aborted ?? 'shutdown') : (REASONS[ev.reason] ?? 'error') };
-      if (ev.errno > 0) result.error = engine.strerror(ev.errno);
+      // a side that closed once done is no error; its errno ("Broken pipe") would only mislead
+      if (ev.errno > 0 && result.reason !== 'client-closed' && result.reason !== 'upstream-closed') result.error = engine.strerror(ev.errno);
       return result;
     };
 

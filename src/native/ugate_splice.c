@@ -241,16 +241,18 @@ static void pair_close(ugs_engine *e, struct pair *p, uint32_t reason, int err, 
             }
         }
     }
-    if (reason == UGS_CLIENT_RESET) flush_pipe(&p->up);
-    if (reason == UGS_UPSTREAM_RESET) flush_pipe(&p->down);
+    bool client_failed = reason == UGS_CLIENT_RESET || reason == UGS_CLIENT_CLOSED;
+    bool upstream_failed = reason == UGS_UPSTREAM_RESET || reason == UGS_UPSTREAM_CLOSED;
+    if (client_failed) flush_pipe(&p->up);
+    if (upstream_failed) flush_pipe(&p->down);
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->client.fd, NULL);
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->upstream.fd, NULL);
     /* A reset on one side is passed on as a reset, so a truncated stream cannot look complete;
      * so is every end that ugate chose before both directions finished (idle timeout, close at
      * the end of the grace period, a local failure such as no pipe), which cuts them short. */
     bool cut = reason == UGS_ERROR || reason == UGS_IDLE_TIMEOUT || reason == UGS_CLOSED;
-    close_socket(p->client.fd, cut || reason == UGS_UPSTREAM_RESET);
-    close_socket(p->upstream.fd, cut || reason == UGS_CLIENT_RESET);
+    close_socket(p->client.fd, cut || upstream_failed);
+    close_socket(p->upstream.fd, cut || client_failed);
     pipe_release(e, &p->up);
     pipe_release(e, &p->down);
     free(p->up.prefix);
@@ -264,8 +266,25 @@ static void pair_close(ugs_engine *e, struct pair *p, uint32_t reason, int err, 
     e->graveyard = p;
 }
 
+/* No byte from fd waits at ugate: nothing to read but, at most, the peer's FIN. */
+static bool nothing_to_read(int fd) {
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && would_block(errno));
+}
+
 static void pair_fail(ugs_engine *e, struct pair *p, struct end *side, int err) {
-    pair_close(e, p, side->reset_reason, err, true);
+    /* A side that fails after it sent its FIN closed its socket once it was done. So did a client
+     * that fails with nothing of the upstream's on its way to it: after the upstream's whole
+     * stream, or between messages (a TLS client leaving a keep-alive connection with a reset).
+     * An upstream that fails before its FIN cut its stream short. */
+    uint32_t reason = side->reset_reason;
+    if (side == &p->client &&
+        (p->up.src_eof || p->down.dst_shut ||
+         (p->down.in_pipe == 0 && p->down.prefix_off >= p->down.prefix_len && nothing_to_read(p->upstream.fd))))
+        reason = UGS_CLIENT_CLOSED;
+    else if (side == &p->upstream && p->down.src_eof) reason = UGS_UPSTREAM_CLOSED;
+    pair_close(e, p, reason, err, true);
 }
 
 static void touch(struct pair *p, uint64_t now) {

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped when a signature or a record layout changes; bindings check it. */
-#define UGS_ABI 1
+#define UGS_ABI 2
 
 typedef struct ugs_engine ugs_engine;
 
@@ -33,7 +33,13 @@ enum ugs_reason {
     UGS_UPSTREAM_RESET = 2, /* the upstream side failed; the client was reset too */
     UGS_IDLE_TIMEOUT = 3,   /* no byte moved for idle_ms; both reset (cut short) */
     UGS_CLOSED = 4,         /* closed by ugs_close / ugs_close_all; both reset (cut short) */
-    UGS_ERROR = 5           /* local failure (out of descriptors, epoll); both reset */
+    UGS_ERROR = 5,          /* local failure (out of descriptors, epoll); both reset */
+    /* The client side failed after it had sent its FIN, or with nothing of the upstream's on its
+     * way to it (after the upstream's whole stream, or between messages): it closed its socket
+     * once done (a TLS client leaving after its close_notify), nothing in flight was cut short.
+     * Upstream is reset as for UGS_CLIENT_RESET. */
+    UGS_CLIENT_CLOSED = 6,
+    UGS_UPSTREAM_CLOSED = 7 /* the upstream side failed after it had sent its FIN; client reset */
 };
 
 /*

@@ -248,7 +248,7 @@ test('a bundle copied alone: what cannot work is a start-up error naming what is
   if (RUNTIME === 'node') {
     const r = await alone(redirect);
     t.is(r.code, 1, r.stderr);
-    t.regex(r.stderr, /^ugate: listener lan: cannot read original destinations \(SO_ORIGINAL_DST\): koffi \(the npm package ugate uses for FFI on Node\) cannot be loaded: Cannot find module 'koffi'/m);
+    t.regex(r.stderr, /^\S+Z ugate: listener lan: cannot read original destinations \(SO_ORIGINAL_DST\): koffi \(the npm package ugate uses for FFI on Node\) cannot be loaded: Cannot find module 'koffi'/m);
     t.notRegex(r.stderr, / running on /);
     const s = await alone(spliced);
     t.is(s.code, 1, s.stderr);

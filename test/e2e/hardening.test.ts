@@ -135,7 +135,7 @@ test.serial('a hostile client at its cap is refused cheaply, logged once, and 20
   const served = await Promise.all(Array.from({ length: 200 }, (_, i) => socksEcho(gw, echo.port, `127.0.1.${i + 1}`)));
   t.is(served.filter(Boolean).length, 200, 'every other client was served');
   // One line when refusing began, naming the cap and the source; not one per connection.
-  const lines = gw.stderr().split('\n').filter((l) => /^ugate: refus/.test(l));
+  const lines = gw.stderr().split('\n').filter((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ugate: refus/.test(l));
   t.is(lines.length, 1, lines.join('\n'));
   t.regex(lines[0]!, /refusing connections: the per-source limit of connections in handshake \(30\) reached \(source 127\.0\.0\.2\)/);
   await gw.stop();

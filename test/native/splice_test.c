@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -319,7 +320,9 @@ static void test_half_close(int client_first) {
     close(l.server);
 }
 
-static void test_client_reset(void) {
+/* A client that resets with nothing on its way to it (between messages) closed the connection:
+ * the reset still reaches the server, but the event says it was the client's end, not a cut. */
+static void test_client_reset_idle(void) {
     struct link l = make_link("", "", 0);
     write_all(l.client, "partial", 7);
     char buf[16];
@@ -330,7 +333,45 @@ static void test_client_reset(void) {
     CHECK(r == -ECONNRESET, "server saw %ld, expected a reset to be passed on", r);
     struct event ev;
     CHECK(wait_event(l.id, &ev, 5000), "no event for client reset");
+    CHECK(ev.reason == UGS_CLIENT_CLOSED && ev.error == ECONNRESET, "reason %u error %d", ev.reason, ev.error);
+    close(l.server);
+}
+
+/* A client that resets while the server's bytes wait for it (it stopped reading) cut them short. */
+static void test_client_reset_in_flight(void) {
+    struct link l = make_link("", "", 0);
+    static char chunk[65536];
+    int flags = fcntl(l.server, F_GETFL);
+    fcntl(l.server, F_SETFL, flags | O_NONBLOCK);
+    /* fill every buffer on the way: the client's, the engine's pipe, the server's */
+    for (int round = 0; round < 3; round++) {
+        while (send(l.server, chunk, sizeof chunk, MSG_NOSIGNAL) > 0) {
+        }
+        usleep(50 * 1000);
+    }
+    reset_close(l.client);
+    struct event ev;
+    CHECK(wait_event(l.id, &ev, 5000), "no event for client reset");
     CHECK(ev.reason == UGS_CLIENT_RESET && ev.error == ECONNRESET, "reason %u error %d", ev.reason, ev.error);
+    close(l.server);
+}
+
+/* A client that sent its FIN and then resets closed the connection, whatever was on its way. */
+static void test_client_fin_then_reset(void) {
+    struct link l = make_link("", "", 0);
+    static char chunk[65536];
+    shutdown(l.client, SHUT_WR);
+    int flags = fcntl(l.server, F_GETFL);
+    fcntl(l.server, F_SETFL, flags | O_NONBLOCK);
+    for (int round = 0; round < 3; round++) {
+        while (send(l.server, chunk, sizeof chunk, MSG_NOSIGNAL) > 0) {
+        }
+        usleep(50 * 1000);
+    }
+    reset_close(l.client);
+    struct event ev;
+    CHECK(wait_event(l.id, &ev, 5000), "no event for client reset");
+    CHECK(ev.reason == UGS_CLIENT_CLOSED, "reason %u error %d", ev.reason, ev.error);
     close(l.server);
 }
 
@@ -445,7 +486,9 @@ int main(int argc, char **argv) {
     test_bulk(8 * 1024 * 1024, 1);
     test_half_close(1);
     test_half_close(0);
-    test_client_reset();
+    test_client_reset_idle();
+    test_client_reset_in_flight();
+    test_client_fin_then_reset();
     test_upstream_reset();
     test_idle_timeout();
     test_close_one_and_all();

@@ -39,6 +39,7 @@ test('defaults are filled in', (t) => {
     limits: { connections: null, perSource: null, handshakes: null, handshakesPerSource: null },
     sniffMaxBytes: 16384,
     accessLog: true,
+    accessLogFormat: 'logfmt',
     dataPlane: 'auto',
     splice: { library: null, pipeSize: 1048576, pipePool: 32 },
     capture: {
@@ -104,6 +105,7 @@ test('every field, given explicitly', (t) => {
     limits: { connections: 1000, perSource: 50, handshakes: 'auto', handshakesPerSource: 5 },
     sniff: { maxBytes: 64 },
     accessLog: false,
+    accessLogFormat: 'json',
   });
   t.deepEqual(c.listeners[0], {
     name: 'proxy',
@@ -146,6 +148,7 @@ test('every field, given explicitly', (t) => {
   t.deepEqual(c.limits, { connections: 1000, perSource: 50, handshakes: null, handshakesPerSource: 5 });
   t.is(c.sniffMaxBytes, 64);
   t.false(c.accessLog);
+  t.is(c.accessLogFormat, 'json');
 });
 
 test('durations: milliseconds or text with a unit', (t) => {
@@ -526,7 +529,7 @@ const UCI_ERRORS: [title: string, text: string, message: string][] = [
   [
     'unknown global option',
     `config ugate 'main'\n\toption log_level 'debug'\n${L1}`,
-    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, keepalive_timeout, max_connections, max_connections_per_source, max_handshakes, max_handshakes_per_source, sniff_max_bytes, access_log, data_plane, splice_library, splice_pipe_size, splice_pipe_pool, capture, capture_listener, capture_zone, capture_device, capture_port, capture_family, capture_exclude_src, capture_exclude_mac, capture_exclude_dst, quic, firewall, admin, manifest)',
+    'f: ugate main option log_level (line 2): unknown option (expected one of: sniff_timeout, connect_timeout, idle_timeout, grace_period, keepalive_timeout, max_connections, max_connections_per_source, max_handshakes, max_handshakes_per_source, sniff_max_bytes, access_log, access_log_format, data_plane, splice_library, splice_pipe_size, splice_pipe_pool, capture, capture_listener, capture_zone, capture_device, capture_port, capture_family, capture_exclude_src, capture_exclude_mac, capture_exclude_dst, quic, firewall, admin, manifest)',
   ],
   ['list for a single-value option', "config listener 'lan'\n\tlist type 'redirect'\n\toption listen '0.0.0.0:1'\n", 'f: listener lan option type (line 2): takes one value: use "option", not "list"'],
   ['list for a route action', `${L1}config route 'r'\n\tlist action 'reject'\n`, 'f: route r option action (line 5): takes one value: use "option", not "list"'],
@@ -609,6 +612,7 @@ test('describeConfig fills in every default, in the JSON shape', (t) => {
     limits: { connections: 'auto', perSource: 'auto', handshakes: 'auto', handshakesPerSource: 'auto' },
     sniff: { maxBytes: 16384 },
     accessLog: true,
+    accessLogFormat: 'logfmt',
     dataPlane: 'auto',
     splice: { pipeSize: 1048576, pipePool: 32 },
     capture: { enabled: false, zones: [], devices: [], ports: [80, 443], family: 'any', exclude: { sources: [], macs: [], destinations: [] }, quic: 'block', firewall: 'auto' },
@@ -681,6 +685,7 @@ const configDoc = fc
     timeouts: fc.record({ sniff: duration, connect: duration, idle: duration, grace: duration }, { requiredKeys: [] }),
     sniff: fc.record({ maxBytes: fc.integer({ min: 64, max: 65536 }) }, { requiredKeys: [] }),
     accessLog: fc.option(fc.boolean(), { nil: undefined }),
+    accessLogFormat: fc.option(fc.constantFrom('logfmt', 'json'), { nil: undefined }),
   })
   .map((d) => {
     // Valid by construction: unique names and ports, users only on mixed listeners, known listener names.
