@@ -106,6 +106,9 @@ t('opkg installs luci-app-ugate beside ugate: rpcd serves luci.ugate, LuCI lists
   await page.waitForSelector('#cbi-ugate-main');
   t.is(await textOf(page, '#tabmenu li.active'), 'Settings', 'the first tab is Settings');
   t.true(await page.$eval(CAPTURE, (e) => !(e as HTMLInputElement).checked), 'capture is off as installed');
+  // the capture zones' choices are the firewall's zones (the lab's: lan on br-lan, wan on eth1)
+  const zones = await page.$$eval('[id="cbid.ugate.main.capture_zone"] li[data-value]', (li) => li.map((e) => (e as HTMLElement).innerText.trim()));
+  t.deepEqual(zones, ['lan (br-lan)', 'wan (eth1)']);
   t.log(await screenshot(page, '1-settings'));
   t.deepEqual(pageErrors, []);
 });
@@ -364,13 +367,14 @@ EOF`);
     );
   t.is(await call('luci.ugate', 'status', {}), 'status 0');
   t.is(await call('uci', 'get', { config: 'ugate' }), 'status 0');
-  t.is(await call('uci', 'get', { config: 'firewall' }), 'status 0', 'zones for the capture widget');
+  t.is(await call('luci.ugate', 'zones', {}), 'status 0', 'the zone names for the capture choice');
+  t.is(await call('uci', 'get', { config: 'firewall' }), 'status 6', 'not the firewall configuration itself');
   t.is(await call('file', 'write', { path: '/etc/ugate/acl.yaml', data: '# test\n', mode: 0o600 }), 'status 0');
   t.is(await call('file', 'write', { path: '/etc/ugate/../config/ugate.yaml', data: 'x' }), 'status 6', 'no way out of /etc/ugate');
   t.is(await call('file', 'write', { path: '/etc/ugate/x.sh', data: 'x' }), 'status 6', 'manifests only');
   t.is(await call('file', 'read', { path: '/etc/ugate/acl.yaml' }), 'error -32002', 'no file reads');
   t.is(await call('file', 'exec', { command: '/bin/true' }), 'error -32002');
-  t.is(await call('uci', 'set', { config: 'firewall', section: 'ugate', values: { enabled: '0' } }), 'status 6', 'the firewall is read only');
+  t.is(await call('uci', 'set', { config: 'firewall', section: 'ugate', values: { enabled: '0' } }), 'status 6');
   t.is(await call('uci', 'get', { config: 'rpcd' }), 'status 6');
   t.is(await call('rc', 'init', { name: 'ugate', action: 'stop' }), 'error -32002');
   router('rm -f /etc/ugate/acl.yaml');

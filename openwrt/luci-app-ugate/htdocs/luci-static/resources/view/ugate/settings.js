@@ -24,6 +24,14 @@ var PROTOCOLS = [
 	[ 'connect', _('HTTP CONNECT (proxy listener)') ]
 ];
 
+// The firewall zones (name, networks, devices), from this app's rpcd plugin: the page needs their
+// names, not the firewall's configuration.
+var callZones = rpc.declare({
+	object: 'luci.ugate',
+	method: 'zones',
+	expect: { zones: [] }
+});
+
 // rpcd's file.write, with "append" so that a manifest goes in pieces: uhttpd takes JSON-RPC
 // requests of at most 64 KiB (UH_UBUS_MAX_POST_SIZE).
 var callFileWrite = rpc.declare({
@@ -222,13 +230,14 @@ return view.extend({
 	load: function() {
 		return Promise.all([
 			uci.load('ugate'),
-			uci.load('firewall').catch(function() { return null; }),
-			L.resolveDefault(fs.list(MANIFEST_DIR), [])
+			L.resolveDefault(fs.list(MANIFEST_DIR), []),
+			L.resolveDefault(callZones(), [])
 		]);
 	},
 
 	render: function(data) {
-		var manifests = data[2] || [];
+		var manifests = data[1] || [];
+		var zones = data[2] || [];
 		var m, s, o;
 
 		m = new form.Map('ugate', _('ugate'),
@@ -249,11 +258,9 @@ return view.extend({
 
 		o = s.taboption('capture', form.MultiValue, 'capture_zone', _('Capture zones'),
 			_('Firewall zones whose devices are captured (traffic arriving from other zones, such as the WAN, never is).'));
-		uci.sections('firewall', 'zone').forEach(function(z) {
-			if (z.name) {
-				var nets = L.toArray(z.network).concat(L.toArray(z.device));
-				o.value(z.name, nets.length ? '%s (%s)'.format(z.name, nets.join(', ')) : z.name);
-			}
+		zones.forEach(function(z) {
+			var nets = L.toArray(z.network).concat(L.toArray(z.device));
+			o.value(z.name, nets.length ? '%s (%s)'.format(z.name, nets.join(', ')) : z.name);
 		});
 		L.toArray(uci.get('ugate', 'main', 'capture_zone')).forEach(function(z) {
 			if (!o.keylist || o.keylist.indexOf(z) < 0)
