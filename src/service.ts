@@ -24,6 +24,8 @@ const CAPTURE_RETRY_MS = 10_000;
 export class Service {
   readonly stats = newStats();
   readonly metrics: Metrics;
+  /** bytes the data planes have moved so far, open connections included */
+  private readonly moved = { up: 0, down: 0 };
   private readonly admin: AdminServer;
   private readonly startedAt = new Date();
   private readonly startedMs: number;
@@ -63,6 +65,7 @@ export class Service {
   /** The statistics document (GET /stats): counters, limits, reload state, capture state. */
   statsJson(topHosts = 20): StatsJson {
     const gw = this.gw;
+    for (const g of [...this.retired, ...(gw ? [gw] : [])]) g.sampleMoved();
     const view = gw?.limitsView() ?? null;
     const limits: LimitsView | null = view && { ...view, refused: addRefusals({ ...this.refusedBefore }, view.refused) };
     const addresses = gw?.addresses() ?? new Map<string, string[]>();
@@ -78,6 +81,7 @@ export class Service {
         reloadsRefused: this.reloadsRefused,
         lastReloadError: this.lastReloadError,
         stats: this.stats,
+        moved: { ...this.moved },
         refused: this.refused,
         limits,
         listeners: this.config.listeners.map((l) => ({ name: l.name, type: l.type, addresses: addresses.get(l.name) ?? [] })),
@@ -94,7 +98,7 @@ export class Service {
   }
 
   async start(): Promise<void> {
-    const gw = new Gateway(this.rt, this.config, this.stats, this.metrics);
+    const gw = new Gateway(this.rt, this.config, this.stats, this.metrics, this.moved);
     await gw.start();
     this.gw = gw;
     this.appliedAt = new Date();
@@ -186,12 +190,12 @@ export class Service {
     const dropped = [...inherit.values()].filter((b) => !wanted.has(b.key));
     for (const b of dropped) inherit.delete(b.key);
     await Promise.all(dropped.map((b) => b.listener.close()));
-    const candidate = new Gateway(this.rt, next, this.stats);
+    const candidate = new Gateway(this.rt, next, this.stats, this.metrics, this.moved);
     try {
       await candidate.start(inherit);
     } catch (e) {
       this.refuseReload(`${signal}: configuration refused, it cannot start (${(e as Error).message}); the running one keeps serving`);
-      const again = new Gateway(this.rt, this.config, this.stats);
+      const again = new Gateway(this.rt, this.config, this.stats, this.metrics, this.moved);
       try {
         await again.start(inherit);
       } catch (e2) {

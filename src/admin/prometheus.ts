@@ -72,6 +72,10 @@ export function prometheusText(s: StatsJson): string {
     [{ outcome: 'handshake_failed' }, c.handshake_failed],
     [{ outcome: 'no_original_dst' }, c.no_original_dst],
   ]);
+  e.family('ugate_forwarded_bytes_total', 'counter', 'Bytes forwarded so far, open connections included, by direction (up: client to upstream).', [
+    [{ direction: 'up' }, s.forwarded_bytes.up],
+    [{ direction: 'down' }, s.forwarded_bytes.down],
+  ]);
   const lim = s.limits;
   if (lim) {
     e.family('ugate_connections_refused_total', 'counter', 'Connections reset at accept because a cap was reached, by cap.', perKey([lim], () => ({}), 'limit', (l) => l.refused));

@@ -18,6 +18,8 @@ export interface StatsJson {
   connections: { open: number; accepted: number; refused: number; forwarded: number; rejected: number; connect_failed: number; handshake_failed: number; no_original_dst: number };
   /** bytes of connections that have ended, by direction (up: client → upstream) */
   bytes: { up: number; down: number };
+  /** bytes forwarded so far, open connections included (live: rates come from these) */
+  forwarded_bytes: { up: number; down: number };
   limits: {
     open_files: number | null;
     connections: { cap: number; open: number };
@@ -54,6 +56,8 @@ export interface ServiceFacts {
   reloadsRefused: number;
   lastReloadError: { time: Date; message: string } | null;
   stats: Stats;
+  /** bytes the data planes have moved so far */
+  moved: { up: number; down: number };
   refused: number;
   limits: LimitsView | null;
   /** listeners of the running configuration: type and bound addresses */
@@ -103,6 +107,7 @@ export function statsJson(f: ServiceFacts, m: Metrics, topHosts = 20): StatsJson
       no_original_dst: f.stats.noOriginalDestination,
     },
     bytes: { up, down },
+    forwarded_bytes: { up: f.moved.up, down: f.moved.down },
     limits: lim && {
       open_files: lim.openFiles,
       connections: { cap: lim.limits.connections, open: lim.open },

@@ -92,7 +92,7 @@ export function formatStatus(s: StatsJson): string {
   if (s.config.last_error) out.push(`  last refused at ${s.config.last_error.time}: ${s.config.last_error.message}`);
   const c = s.connections;
   out.push(`connections: ${c.open} open, ${c.accepted} accepted, ${c.refused} refused at accept; ${c.forwarded} forwarded, ${c.rejected} rejected, ${c.connect_failed} connect failed, ${c.handshake_failed} handshake failed, ${c.no_original_dst} without original destination`);
-  out.push(`bytes of ended connections: up ${formatBytes(s.bytes.up)}, down ${formatBytes(s.bytes.down)}`);
+  out.push(`bytes forwarded: up ${formatBytes(s.forwarded_bytes.up)}, down ${formatBytes(s.forwarded_bytes.down)} (of ended connections: up ${formatBytes(s.bytes.up)}, down ${formatBytes(s.bytes.down)})`);
   const l = s.limits;
   if (l) {
     out.push(

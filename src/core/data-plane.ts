@@ -4,7 +4,7 @@
 
 import type { Config } from '../config/model.ts';
 import type { Runtime } from '../runtime/types.ts';
-import { jsPump, type DataPlane } from './forward.ts';
+import { jsPump, type DataPlane, type Moved } from './forward.ts';
 import { openSpliceEngine, SpliceDataPlane } from './splice.ts';
 
 export const LIBRARY_NAME = 'libugate_splice.so';
@@ -27,14 +27,14 @@ export function libraryCandidates(rt: Runtime, config: Config): string[] {
 }
 
 /** Throws (a start-up error) only when `dataPlane` is "splice" and the shim cannot be loaded. */
-export async function openDataPlane(rt: Runtime, config: Config): Promise<DataPlane> {
+export async function openDataPlane(rt: Runtime, config: Config, moved: Moved): Promise<DataPlane> {
   if (config.dataPlane === 'js') {
     rt.stderr('ugate: data plane js (configured)\n');
     return jsPump;
   }
   const errors: string[] = [];
   for (const library of libraryCandidates(rt, config)) {
-    const plane = new SpliceDataPlane(jsPump, (line) => rt.stderr(line));
+    const plane = new SpliceDataPlane(jsPump, (line) => rt.stderr(line), moved);
     try {
       const lib = await rt.loadSplice(library);
       plane.attach(openSpliceEngine(lib, rt.watchReadable, { pipeSize: config.splice.pipeSize, pipePool: config.splice.pipePool }, plane.onEvents));

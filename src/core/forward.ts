@@ -29,9 +29,17 @@ export interface Forwarding {
   abort(reason: CloseReason): void;
 }
 
+/** Bytes moved so far each way, open connections included: what rates are computed from. */
+export interface Moved {
+  up: number;
+  down: number;
+}
+
 export interface ForwardOptions {
   idleMs: number;
   now: () => number;
+  /** live totals this forwarding adds to as bytes move */
+  moved?: Moved;
 }
 
 /** Who moves the bytes of forwarded connections. */
@@ -40,11 +48,13 @@ export interface DataPlane {
   forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: ForwardOptions): Forwarding;
   /** One line of counters for the shutdown log, if the plane keeps any. */
   summary(): string | null;
+  /** Brings `moved` totals up to date, for a plane that counts elsewhere (the splice engine). */
+  sample(): void;
   /** Releases the plane's resources once no forwarding is left. */
   close(): void;
 }
 
-export const jsPump: DataPlane = { name: 'js', forward, summary: () => null, close: () => {} };
+export const jsPump: DataPlane = { name: 'js', forward, summary: () => null, sample: () => {}, close: () => {} };
 
 export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: ForwardOptions): Forwarding {
   let up = 0;
@@ -125,11 +135,12 @@ export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: 
         return finish(failed('upstream'), e);
       }
       up += prefix.length;
+      if (opts.moved) opts.moved.up += prefix.length;
     }
-    await pipe(client, upstream, (n) => (up += n), 'client', 'upstream');
+    await pipe(client, upstream, (n) => ((up += n), opts.moved && (opts.moved.up += n)), 'client', 'upstream');
   };
 
-  const done = Promise.all([upstreamFirst(), pipe(upstream, client, (n) => (down += n), 'upstream', 'client')]).then(() => {
+  const done = Promise.all([upstreamFirst(), pipe(upstream, client, (n) => ((down += n), opts.moved && (opts.moved.down += n)), 'upstream', 'client')]).then(() => {
     finish('eof');
     const result: ForwardResult = { up, down, reason: reason! };
     if (error !== undefined) result.error = error;

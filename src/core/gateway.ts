@@ -10,7 +10,7 @@ import { Router } from '../route/router.ts';
 import { afterAtLeast } from '../runtime/timer.ts';
 import type { Conn, Listener, Runtime } from '../runtime/types.ts';
 import { openDataPlane } from './data-plane.ts';
-import { jsPump } from './forward.ts';
+import { jsPump, type Moved } from './forward.ts';
 import { AuthThrottle } from './auth-throttle.ts';
 import { GatewayHost } from './local-destination.ts';
 import { Admission, effectiveLimits, openFilesLimit, RefusalLog, type EffectiveLimits, type Refusal } from './limits.ts';
@@ -82,6 +82,7 @@ export class Gateway {
     /** shared by the gateways that a reload replaces one with another, so counts carry on */
     readonly stats: Stats = newStats(),
     readonly metrics: Metrics = new Metrics(() => rt.now()),
+    moved: Moved = { up: 0, down: 0 },
   ) {
     this.ctx = {
       rt,
@@ -89,6 +90,7 @@ export class Gateway {
       router: new Router(config),
       stats: this.stats,
       metrics,
+      moved,
       accessLog: (line) => rt.stdout(`${line}\n`),
       isListenAddress: (ip, port) =>
         this.bound.some(({ listener: l }) => l.address.port === port && (l.address.host === ip || (isWildcard(l.address.host) && isLoopbackBind(ip)))),
@@ -129,7 +131,7 @@ export class Gateway {
     this.rt.stderr(
       `ugate: limits connections=${limits.connections} per_source=${limits.perSource} handshakes=${limits.handshakes} handshakes_per_source=${limits.handshakesPerSource} (open files limit ${openFiles ?? 'unknown'})\n`,
     );
-    this.ctx.dataPlane = await openDataPlane(this.rt, this.ctx.config);
+    this.ctx.dataPlane = await openDataPlane(this.rt, this.ctx.config, this.ctx.moved);
     const inheritedKeys = new Set(inherit.keys());
     try {
       for (const l of this.ctx.config.listeners) {
@@ -186,6 +188,11 @@ export class Gateway {
       this.ctx.dataPlane.close();
       throw e;
     }
+  }
+
+  /** Brings the shared `moved` totals up to date with the data plane's own counts. */
+  sampleMoved(): void {
+    this.ctx.dataPlane.sample();
   }
 
   /** Null until start() has run. */

@@ -7,7 +7,7 @@ import type { TlsRouteTable } from '../gateway-api/tls-table.ts';
 import type { ConnectionFacts, Router } from '../route/router.ts';
 import type { SniffResult } from '../sniff/types.ts';
 import type { ConnectError, ConnectErrorKind, Conn, Runtime } from '../runtime/types.ts';
-import type { DataPlane } from './forward.ts';
+import type { DataPlane, Moved } from './forward.ts';
 import type { Inbound } from './inbound.ts';
 import type { AuthThrottle } from './auth-throttle.ts';
 import type { GatewayHost } from './local-destination.ts';
@@ -31,6 +31,8 @@ export interface SessionContext {
   stats: Stats;
   /** live counters by listener, route and backend, shared across reloads */
   metrics: Metrics;
+  /** bytes moved so far by the data planes, open connections included (shared across reloads) */
+  moved: Moved;
   accessLog: (line: string) => void;
   /** Is ip:port one of ugate's own listening addresses? */
   isListenAddress(ip: string, port: number): boolean;

@@ -660,7 +660,7 @@ export class HttpSession {
     const { ctx, inbound, rec } = this.o;
     const prefix = inbound.buffer;
     inbound.buffer = new Uint8Array(0);
-    this.forwarding = ctx.dataPlane.forward(inbound.release(), withReadAhead(up.conn, up.inbound.buffer), prefix, { idleMs: ctx.config.timeouts.idleMs, now: () => ctx.rt.now() });
+    this.forwarding = ctx.dataPlane.forward(inbound.release(), withReadAhead(up.conn, up.inbound.buffer), prefix, { idleMs: ctx.config.timeouts.idleMs, now: () => ctx.rt.now(), moved: ctx.moved });
     if (this.aborted) this.forwarding.abort(this.aborted);
     try {
       const result = await this.forwarding.done;

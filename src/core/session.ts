@@ -323,7 +323,7 @@ export class Session {
       if (reply) await this.conn.write(reply);
       stats.forwarded++;
       const prefix = hs.upstreamHead ? concat(hs.upstreamHead, inbound.buffer) : inbound.buffer;
-      this.forwarding = this.ctx.dataPlane.forward(inbound.release(), this.upstream, prefix, { idleMs: config.timeouts.idleMs, now: () => rt.now() });
+      this.forwarding = this.ctx.dataPlane.forward(inbound.release(), this.upstream, prefix, { idleMs: config.timeouts.idleMs, now: () => rt.now(), moved: this.ctx.moved });
       const result = await this.forwarding.done;
       rec.up = result.up;
       rec.down = result.down;

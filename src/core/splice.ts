@@ -4,15 +4,17 @@
 // (Runtime.loadSplice) and watches the notify descriptor (Runtime.watchReadable).
 
 import type { Conn, Runtime, SpliceLibrary } from '../runtime/types.ts';
-import type { CloseReason, DataPlane, ForwardOptions, ForwardResult, Forwarding } from './forward.ts';
+import type { CloseReason, DataPlane, ForwardOptions, ForwardResult, Forwarding, Moved } from './forward.ts';
 import { concat } from './inbound.ts';
 
 export const SPLICE_ABI = 2;
+/** 4 GiB (a wrap of the engine's counters) takes 3.4 s at 10 Gbit/s; a router's links are slower */
+const MOVED_SAMPLE_MS = 2000;
 export const EVENT_SIZE = 32;
 const EVENT_BATCH = 256;
 const STAT_COUNT = 16; // room for counters a newer shim may add
 const EBADF = 9; // the same number on every Linux architecture
-const STAT_NAMES = ['active', 'added', 'bytes_up', 'bytes_down', 'pipes_open', 'pipes_pooled', 'pipe_size', 'events_queued'] as const;
+export const STAT_NAMES = ['active', 'added', 'bytes_up', 'bytes_down', 'pipes_open', 'pipes_pooled', 'pipe_size', 'events_queued', 'moved_up', 'moved_down'] as const;
 
 /** enum ugs_reason, in order */
 const REASONS: (CloseReason | null)[] = ['eof', 'client-reset', 'upstream-reset', 'idle-timeout', null /* UGS_CLOSED: whoever asked */, 'error', 'client-closed', 'upstream-closed'];
@@ -123,14 +125,31 @@ export class SpliceDataPlane implements DataPlane {
   fallbacks = 0;
   private engine: SpliceEngine | null = null;
 
+  /** the engine's moved counters (modulo 2^32) at the last sample */
+  private lastMoved = { up: 0, down: 0 };
+  private sampler: ReturnType<typeof setInterval> | undefined;
+
   constructor(
     private readonly fallback: DataPlane,
     private readonly report: (line: string) => void,
+    /** live totals: the engine's counts are added by sample() */
+    private readonly moved: Moved = { up: 0, down: 0 },
   ) {}
 
   /** Set once the runtime has opened the engine (its event callback needs this object first). */
   attach(engine: SpliceEngine): void {
     this.engine = engine;
+    // The engine's counters wrap at 4 GiB, a few seconds of a fast link: sampled often enough
+    // to see every wrap, and whenever someone asks.
+    this.sampler = setInterval(() => this.sample(), MOVED_SAMPLE_MS);
+  }
+
+  sample(): void {
+    const s = this.stats();
+    if (s.moved_up === undefined || s.moved_down === undefined) return;
+    this.moved.up += (s.moved_up - this.lastMoved.up) >>> 0;
+    this.moved.down += (s.moved_down - this.lastMoved.down) >>> 0;
+    this.lastMoved = { up: s.moved_up, down: s.moved_down };
   }
 
   onEvents = (records: Uint8Array): void => {
@@ -238,6 +257,8 @@ export class SpliceDataPlane implements DataPlane {
   }
 
   close(): void {
+    this.sample();
+    clearInterval(this.sampler);
     this.engine?.destroy();
     this.engine = null;
     // Pairs the engine closed without an event (teardown) still end their sessions.

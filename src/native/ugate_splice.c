@@ -89,6 +89,9 @@ struct ugs_engine {
     uint32_t events_len, events_cap; /* records */
     bool notify_pending;
     uint64_t stat[UGS_STAT_COUNT];
+    /* bytes moved so far each way (up, down), added by the engine thread as they move and read by
+     * ugs_stats without the lock: 32-bit atomics, lock-free on every target (no libatomic) */
+    uint32_t moved[2];
 
     /* engine thread only */
     struct pair *live;
@@ -216,14 +219,19 @@ static void close_socket(int fd, bool reset) {
     close(fd);
 }
 
+static void count_moved(ugs_engine *e, struct pair *p, struct dir *d, ssize_t n) {
+    __atomic_fetch_add(&e->moved[d == &p->up ? 0 : 1], (uint32_t)n, __ATOMIC_RELAXED);
+}
+
 /* Best effort: bytes already taken from the failed side are handed to the other side's kernel
  * before that side is reset; whatever the RST overtakes is lost, as with any reset. */
-static void flush_pipe(struct dir *d) {
+static void flush_pipe(ugs_engine *e, struct pair *p, struct dir *d) {
     while (d->in_pipe > 0) {
         ssize_t n = splice(d->pipe_r, NULL, d->dst->fd, NULL, d->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n <= 0) break;
         d->in_pipe -= (uint32_t)n;
         d->bytes += (uint64_t)n;
+        count_moved(e, p, d, n);
     }
 }
 
@@ -243,8 +251,8 @@ static void pair_close(ugs_engine *e, struct pair *p, uint32_t reason, int err, 
     }
     bool client_failed = reason == UGS_CLIENT_RESET || reason == UGS_CLIENT_CLOSED;
     bool upstream_failed = reason == UGS_UPSTREAM_RESET || reason == UGS_UPSTREAM_CLOSED;
-    if (client_failed) flush_pipe(&p->up);
-    if (upstream_failed) flush_pipe(&p->down);
+    if (client_failed) flush_pipe(e, p, &p->up);
+    if (upstream_failed) flush_pipe(e, p, &p->down);
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->client.fd, NULL);
     (void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, p->upstream.fd, NULL);
     /* A reset on one side is passed on as a reset, so a truncated stream cannot look complete;
@@ -308,6 +316,7 @@ static enum pump_result pump(ugs_engine *e, struct pair *p, struct dir *d, uint6
         }
         d->prefix_off += (uint32_t)n;
         d->bytes += (uint64_t)n;
+        count_moved(e, p, d, n);
         touch(p, now);
     }
     if (d->prefix) {
@@ -330,6 +339,7 @@ static enum pump_result pump(ugs_engine *e, struct pair *p, struct dir *d, uint6
             if ((uint32_t)n == d->in_pipe && d->chunk < e->pipe_size) d->chunk = d->chunk * 2 > e->pipe_size ? e->pipe_size : d->chunk * 2;
             d->in_pipe -= (uint32_t)n;
             d->bytes += (uint64_t)n;
+            count_moved(e, p, d, n);
             moved += (uint64_t)n;
             touch(p, now);
             continue;
@@ -714,6 +724,8 @@ uint32_t ugs_stats(ugs_engine *e, uint8_t *buf, uint32_t cap) {
     pthread_mutex_lock(&e->lock);
     for (uint32_t i = 0; i < n; i++) put_le64(buf + 8 * i, e->stat[i]);
     pthread_mutex_unlock(&e->lock);
+    if (n > UGS_STAT_MOVED_UP) put_le64(buf + 8 * UGS_STAT_MOVED_UP, __atomic_load_n(&e->moved[0], __ATOMIC_RELAXED));
+    if (n > UGS_STAT_MOVED_DOWN) put_le64(buf + 8 * UGS_STAT_MOVED_DOWN, __atomic_load_n(&e->moved[1], __ATOMIC_RELAXED));
     return n;
 }
 

@@ -63,6 +63,9 @@ enum ugs_stat {
     UGS_STAT_PIPES_POOLED,  /* idle pipes in the pool */
     UGS_STAT_PIPE_SIZE,     /* pipe capacity in bytes (after F_SETPIPE_SZ) */
     UGS_STAT_EVENTS_QUEUED, /* events not yet taken */
+    UGS_STAT_MOVED_UP,      /* bytes moved client -> upstream so far, open pairs included, modulo
+                             * 2^32 (live: read it often enough to see each wrap) */
+    UGS_STAT_MOVED_DOWN,    /* the same, upstream -> client */
     UGS_STAT_COUNT
 };
 

@@ -5,6 +5,7 @@
 
 import test from 'ava';
 import http from 'node:http';
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ interface Stats {
   config: { reloads: number; refused: number; last_error: { message: string } | null };
   connections: { open: number; accepted: number; rejected: number; forwarded: number };
   bytes: { up: number; down: number };
+  forwarded_bytes: { up: number; down: number };
   limits: { connections: { cap: number; open: number }; refused: Record<string, number> };
   listeners: { name: string; type: string; addresses: string[]; connections: { open: number; total: number }; bytes: { up: number; down: number }; requests: number; sniffed: Record<string, number>; closes: Record<string, number> }[];
   routes: { name: string; connections: { open: number; total: number }; requests: number; responses: Record<string, number>; bytes: { up: number; down: number } }[];
@@ -204,13 +206,46 @@ test.serial('statistics: JSON, Prometheus (scraped by Prometheus, linted by prom
   t.is(refused.config.reloads, 0);
 });
 
+for (const dataPlane of ['splice', 'js'] as const) {
+  test.serial(`${dataPlane}: forwarded bytes rise while a connection is still open (rates need no close)`, async (t) => {
+    const SIZE = 3 << 20;
+    // sends SIZE bytes, then keeps the connection open until the client leaves
+    const server = net.createServer((s) => {
+      s.on('error', () => {});
+      s.resume(); // reads (and drops) what the client sends, so that its FIN is seen
+      s.write(Buffer.alloc(SIZE, 9));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.teardown(() => server.close());
+    const [adminPort] = await freePorts(1);
+    const gw = await startGateway({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` }], admin: { listen: `${OWN_LOOPBACK}:${adminPort}` }, dataPlane });
+    t.teardown(() => gw.stop());
+    const r = await socksConnect(gw.addr('p'), '127.0.0.1', (server.address() as net.AddressInfo).port);
+    t.is(r.reply, 0);
+    r.socket.write('go');
+    let got = 0;
+    r.socket.on('data', (d: Buffer) => (got += d.length));
+    r.socket.resume();
+    const live = await pollStats(adminPort!, (x) => x.forwarded_bytes.down >= SIZE);
+    t.is(live.forwarded_bytes.down, SIZE);
+    t.is(live.forwarded_bytes.up, 2);
+    t.is(live.connections.open, 1, 'still open');
+    t.deepEqual(live.bytes, { up: 0, down: 0 }, 'per-listener bytes come at the close');
+    r.socket.end();
+    const ended = await pollStats(adminPort!, (x) => x.connections.open === 0);
+    t.deepEqual(ended.bytes, { up: 2, down: SIZE });
+    t.deepEqual(ended.forwarded_bytes, { up: 2, down: SIZE }, 'counted once');
+    t.true(got > 0);
+  });
+}
+
 /** Polls /stats until `ok` holds. */
 async function pollStats(port: number, ok: (s: Stats) => boolean, timeoutMs = 10_000): Promise<Stats> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const s = await stats(port);
     if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`statistics never matched: ${JSON.stringify(s.config)}`);
+    if (Date.now() > end) throw new Error(`statistics never matched: ${JSON.stringify({ config: s.config, connections: s.connections, bytes: s.bytes, forwarded_bytes: s.forwarded_bytes })}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
