@@ -20,6 +20,9 @@ export function ugateConfig({ port, backend, dataPlane, defaultForward, sniffTim
     ],
     routes: defaultForward ? [] : [{ name: 'b', match: { hosts: [BENCH_HOST] }, action: { forward: `127.0.0.1:${backend}` } }],
     accessLog,
+    // All bench traffic comes from one address: the per-source caps that keep one LAN device
+    // from starving the others would refuse the 1000 held connections of the memory row.
+    limits: { perSource: 100000, handshakesPerSource: 100000 },
   };
   if (sniffTimeout) cfg.timeouts = { sniff: sniffTimeout };
   if (dataPlane) cfg.dataPlane = dataPlane;
