@@ -341,6 +341,12 @@ return view.extend({
 		o.rmempty = false;
 		o.default = '1';
 
+		o = s.taboption('general', form.ListValue, 'access_log_format', _('Access log format'));
+		o.value('logfmt', _('key=value pairs'));
+		o.value('json', _('JSON, one object per line'));
+		o.default = 'logfmt';
+		o.depends('access_log', '1');
+
 		o = s.taboption('general', form.Value, 'admin', _('Statistics endpoint'),
 			_('Loopback address where ugate serves its live statistics (JSON, and Prometheus text at /metrics) for the Status tab and <code>ugate status</code>. Empty: off, and the Status tab has nothing to show.'));
 		o.placeholder = '127.0.0.1:15000';

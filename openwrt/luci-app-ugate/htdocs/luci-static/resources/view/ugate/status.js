@@ -71,6 +71,11 @@ function grid(name, titles, rows, empty) {
 	return table;
 }
 
+/** Bytes forwarded so far, open connections included (older ugate: those of ended connections). */
+function liveBytes(s) {
+	return s.forwarded_bytes || s.bytes || {};
+}
+
 function section(title, content) {
 	return E('div', { 'class': 'cbi-section' }, [ E('h3', {}, [ title ]), content ]);
 }
@@ -84,12 +89,13 @@ return view.extend({
 
 	/** Rates from the totals of this sample and the one before, over ugate's own clock. */
 	rates: function(s) {
+		var moved = liveBytes(s);
 		var now = {
 			pid: s.ugate && s.ugate.pid,
 			t: num(s.ugate && s.ugate.uptime_seconds),
 			accepted: num(s.connections && s.connections.accepted),
-			up: num(s.bytes && s.bytes.up),
-			down: num(s.bytes && s.bytes.down),
+			up: num(moved.up),
+			down: num(moved.down),
 			listeners: {}
 		};
 		(s.listeners || []).forEach(function(l) {
@@ -139,9 +145,8 @@ return view.extend({
 
 	renderStats: function(s) {
 		var r = this.rates(s);
-		var u = s.ugate || {}, cfg = s.config || {}, c = s.connections || {}, b = s.bytes || {};
+		var u = s.ugate || {}, cfg = s.config || {}, c = s.connections || {}, b = liveBytes(s);
 		var lim = s.limits || {}, refused = lim.refused || {}, cap = s.capture || null;
-		// bytes are counted when a connection ends: a long download shows when it is over
 		var top = s.top_hosts || {};
 
 		var parts = [
@@ -241,7 +246,7 @@ return view.extend({
 
 		return E([], [
 			E('h2', {}, [ _('ugate: Status') ]),
-			E('div', { 'class': 'cbi-map-descr' }, [ _('Live statistics of the running ugate, refreshed every 5 seconds. Data volumes count connections that have ended.') ]),
+			E('div', { 'class': 'cbi-map-descr' }, [ _('Live statistics of the running ugate, refreshed every 5 seconds. Upload and download count bytes as they move; the data volumes in the tables count connections that have ended.') ]),
 			container
 		]);
 	},
