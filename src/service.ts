@@ -15,6 +15,7 @@ import { statsJson, type StatsJson } from './admin/stats.ts';
 import type { Runtime } from './runtime/types.ts';
 import { afterAtLeast } from './runtime/timer.ts';
 import { VERSION } from './version.ts';
+import { formatManifestIssue } from './gateway-api/validate.ts';
 
 /** A gateway that a reload replaced keeps its connections this long at most (they have their own idle timeouts). */
 const RETIRED_MAX_MS = 2 ** 31 - 1;
@@ -80,6 +81,7 @@ export class Service {
         reloads: this.reloads,
         reloadsRefused: this.reloadsRefused,
         lastReloadError: this.lastReloadError,
+        manifestIssues: (this.config.gatewayApi?.issues ?? []).map(formatManifestIssue),
         stats: this.stats,
         moved: { ...this.moved },
         refused: this.refused,

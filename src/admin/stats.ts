@@ -14,7 +14,14 @@ export interface TrafficJson {
 
 export interface StatsJson {
   ugate: { version: string; runtime: string; pid: number; started: string; uptime_seconds: number };
-  config: { applied: string; reloads: number; refused: number; last_error: { time: string; message: string } | null };
+  config: {
+    applied: string;
+    reloads: number;
+    refused: number;
+    last_error: { time: string; message: string } | null;
+    /** what the running configuration's Gateway API manifests had that ugate left out, one line each */
+    manifest_issues: string[];
+  };
   connections: { open: number; accepted: number; refused: number; forwarded: number; rejected: number; connect_failed: number; handshake_failed: number; no_original_dst: number };
   /** bytes of connections that have ended, by direction (up: client → upstream) */
   bytes: { up: number; down: number };
@@ -55,6 +62,7 @@ export interface ServiceFacts {
   reloads: number;
   reloadsRefused: number;
   lastReloadError: { time: Date; message: string } | null;
+  manifestIssues: string[];
   stats: Stats;
   /** bytes the data planes have moved so far */
   moved: { up: number; down: number };
@@ -95,6 +103,7 @@ export function statsJson(f: ServiceFacts, m: Metrics, topHosts = 20): StatsJson
       reloads: f.reloads,
       refused: f.reloadsRefused,
       last_error: f.lastReloadError && { time: f.lastReloadError.time.toISOString(), message: f.lastReloadError.message },
+      manifest_issues: f.manifestIssues,
     },
     connections: {
       open: f.stats.active,

@@ -90,6 +90,7 @@ export function formatStatus(s: StatsJson): string {
   out.push(`ugate ${s.ugate.version} on ${s.ugate.runtime}, pid ${s.ugate.pid}, up ${formatDuration(s.ugate.uptime_seconds)}`);
   out.push(`configuration applied ${s.config.applied}; ${s.config.reloads} reload(s) applied, ${s.config.refused} refused`);
   if (s.config.last_error) out.push(`  last refused at ${s.config.last_error.time}: ${s.config.last_error.message}`);
+  for (const i of s.config.manifest_issues ?? []) out.push(`  left out of the manifests: ${i}`);
   const c = s.connections;
   out.push(`connections: ${c.open} open, ${c.accepted} accepted, ${c.refused} refused at accept; ${c.forwarded} forwarded, ${c.rejected} rejected, ${c.connect_failed} connect failed, ${c.handshake_failed} handshake failed, ${c.no_original_dst} without original destination`);
   out.push(`bytes forwarded: up ${formatBytes(s.forwarded_bytes.up)}, down ${formatBytes(s.forwarded_bytes.down)} (of ended connections: up ${formatBytes(s.bytes.up)}, down ${formatBytes(s.bytes.down)})`);

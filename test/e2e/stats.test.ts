@@ -16,7 +16,7 @@ import { socksConnect } from '../helpers/hostile.ts';
 import { httpEchoServer, OWN_LOOPBACK, run, systemCommand } from '../helpers/servers.ts';
 
 interface Stats {
-  config: { reloads: number; refused: number; last_error: { message: string } | null };
+  config: { reloads: number; refused: number; last_error: { message: string } | null; manifest_issues: string[] };
   connections: { open: number; accepted: number; rejected: number; forwarded: number };
   bytes: { up: number; down: number };
   forwarded_bytes: { up: number; down: number };
@@ -82,18 +82,25 @@ test.serial('statistics: JSON, Prometheus (scraped by Prometheus, linted by prom
   const a = await httpEchoServer('a');
   t.teardown(() => a.close());
   const [adminPort, proxyPort, webPort] = await freePorts(3);
-  const configFile = writeTempConfig({
+  const config = {
     listeners: [{ name: 'proxy', type: 'mixed', listen: `${OWN_LOOPBACK}:${proxyPort}` }],
     routes: [
       { name: 'to-a', match: { hosts: ['a.test'] }, action: { forward: `127.0.0.1:${a.port}` } },
       { name: 'blocked', match: { hosts: ['blocked.test'] }, action: 'reject' },
-    ],
+    ] as object[],
     admin: { listen: `${OWN_LOOPBACK}:${adminPort}` },
-  });
+  };
+  const configFile = writeTempConfig(config);
   const yaml = writeTempConfig(
     manifests(
       gatewayManifest('gw', [{ name: 'web', port: webPort!, protocol: 'HTTP' }]),
       httpRouteManifest('web-a', { parentRefs: [{ name: 'gw' }], hostnames: ['web.test'], rules: [{ backendRefs: [backendRef(a)] }] }),
+      // left out (ugate does not mirror): named in the statistics, for LuCI's status page
+      httpRouteManifest('mirrored', {
+        parentRefs: [{ name: 'gw' }],
+        hostnames: ['mirror.test'],
+        rules: [{ filters: [{ type: 'RequestMirror', requestMirror: { backendRef: backendRef(a) } }], backendRefs: [backendRef(a)] }],
+      }),
     ),
   );
   const gw = await startGateway(null, { args: ['run', '-c', configFile, '-c', yaml] });
@@ -105,6 +112,8 @@ test.serial('statistics: JSON, Prometheus (scraped by Prometheus, linted by prom
   const before = await stats(adminPort!);
   t.like(before.listeners[0], { name: 'proxy', type: 'mixed', addresses: [`${OWN_LOOPBACK}:${proxyPort}`], connections: { open: 0, total: 0 } });
   t.is(before.listeners.length, 2, 'the Gateway HTTP listener too');
+  t.is(before.config.manifest_issues.length, 1);
+  t.regex(before.config.manifest_issues[0]!, /HTTPRoute default\/mirrored: spec\.rules\[0\]\.filters\[0\]\.type: RequestMirror filter is not supported by ugate$/);
   t.deepEqual(before.routes.map((r) => [r.name, r.connections.total]), [['to-a', 0], ['blocked', 0]]);
 
   for (let i = 0; i < 3; i++) t.is(await socksGet(proxy, 'a.test'), 0);
@@ -204,6 +213,19 @@ test.serial('statistics: JSON, Prometheus (scraped by Prometheus, linted by prom
   t.regex((await run(cmdS, argvS)).stdout, /last refused at .*invalid JSON/);
   t.is(refused.connections.accepted, 7);
   t.is(refused.config.reloads, 0);
+
+  // A reload that applies: the counters carry on, and the new configuration's traffic counts too.
+  writeFileSync(configFile, JSON.stringify({ ...config, routes: [...config.routes, { name: 'new-route', match: { hosts: ['new.test'] }, action: 'reject' }] }));
+  gw.proc.kill('SIGHUP');
+  await pollStats(adminPort!, (x) => x.config.reloads === 1);
+  t.not(await socksGet(proxy, 'new.test'), 0);
+  t.is(await socksGet(proxy, 'a.test'), 0);
+  const after = await pollStats(adminPort!, (x) => x.connections.accepted === 9 && x.connections.open === 0);
+  t.like(after.listeners.find((l) => l.name === 'proxy'), { connections: { open: 0, total: 8 } });
+  t.like(after.routes.find((r) => r.name === 'to-a'), { connections: { open: 0, total: 4 } });
+  t.like(after.routes.find((r) => r.name === 'new-route'), { connections: { open: 0, total: 1 } });
+  t.like(after.top_hosts.hosts.find((h) => h.host === 'a.test'), { connections: 4 });
+  t.is(after.config.manifest_issues.length, 1, 'the manifests were read again');
 });
 
 for (const dataPlane of ['splice', 'js'] as const) {
