@@ -282,6 +282,16 @@ spec:
   hostnames: [moved.test]
   rules:
     - backendRefs: [{ name: 198.51.100.10, port: 80 }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: mirrored }
+spec:
+  parentRefs: [{ name: lan }]
+  hostnames: [mirror.test]
+  rules:
+    - filters: [{ type: RequestMirror, requestMirror: { backendRef: { name: 198.51.100.10, port: 80 } } }]
+      backendRefs: [{ name: 198.51.100.10, port: 80 }]
 `;
   // comments make it three of the page's 8192-unit pieces, the first ending inside an emoji's
   // surrogate pair, which must arrive whole
@@ -303,6 +313,11 @@ spec:
   t.is(router('uci get ugate.main.manifest').trim(), '/etc/ugate/moved.yaml');
   await waitFor(() => (applied() > before ? true : undefined), 15_000);
   t.is(await servedBy('moved.test'), 'other', 'the HTTPRoute forwards moved.test to its backend');
+  // the route ugate cannot serve is left out, and the Status page names it
+  await page.goto(`${LUCI}/admin/services/ugate/status`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('[data-stat="config.manifest_issues"]', { timeout: 15_000 });
+  t.regex(await textOf(page, '[data-stat="config.manifest_issues"]'), /^\/etc\/ugate\/moved\.yaml: HTTPRoute default\/mirrored: spec\.rules\[0\]\.filters\[0\]\.type: RequestMirror filter is not supported by ugate$/);
+  t.log(await screenshot(page, '8b-status-manifest-issues'));
   t.deepEqual(pageErrors, []);
 });
 

@@ -143,6 +143,17 @@ return view.extend({
 		]);
 	},
 
+	renderManifestIssues: function(cfg) {
+		var issues = (cfg && cfg.manifest_issues) || [];
+		if (!issues.length)
+			return E([]);
+		return E('div', { 'class': 'alert-message warning', 'data-state': 'manifest-issues' }, [
+			E('h4', {}, [ _('Left out of the Gateway API manifests') ]),
+			E('p', {}, [ _('ugate serves the rest; these parts are not supported or not valid:') ]),
+			E('pre', { 'style': 'white-space:pre-wrap', 'data-stat': 'config.manifest_issues' }, [ issues.join('\n') ])
+		]);
+	},
+
 	renderStats: function(s) {
 		var r = this.rates(s);
 		var u = s.ugate || {}, cfg = s.config || {}, c = s.connections || {}, b = liveBytes(s);
@@ -151,6 +162,7 @@ return view.extend({
 
 		var parts = [
 			this.renderConfigError(cfg),
+			this.renderManifestIssues(cfg),
 			section(_('Gateway'), facts([
 				[ _('State'), _('running'), 'state' ],
 				[ _('Version'), '%s (%s)'.format(u.version || '?', u.runtime || '?'), 'version' ],
@@ -221,10 +233,10 @@ return view.extend({
 			}), _('No routes'))));
 
 		parts.push(section(_('Backends'), grid('backends',
-			[ _('Backend'), _('Open'), _('Total'), _('Up'), _('Down'), _('Errors') ],
+			[ _('Backend'), _('Open'), _('Total'), _('Requests'), _('Up'), _('Down'), _('Errors') ],
 			(s.backends || []).map(function(be) {
 				var bc = be.connections || {}, bb = be.bytes || {};
-				return [ be.name, String(num(bc.open)), String(num(bc.total)), bytes(bb.up), bytes(bb.down), String(num(be.errors)) ];
+				return [ be.name, String(num(bc.open)), String(num(bc.total)), String(num(be.requests)), bytes(bb.up), bytes(bb.down), String(num(be.errors)) ];
 			}), _('No connections forwarded to a backend yet'))));
 
 		return E('div', { 'data-state': 'running' }, parts);
