@@ -114,8 +114,7 @@ function stampedStderr(rt: Runtime): Runtime {
   return { ...rt, stderr: (text) => rt.stderr(text.replace(/^(?=.)/gm, () => `${new Date().toISOString()} `)) };
 }
 
-async function run(rtPlain: Runtime, files: string[]): Promise<void> {
-  const rt = stampedStderr(rtPlain);
+async function run(rt: Runtime, files: string[]): Promise<void> {
   // Signals are taken before anything else, so that none ends ugate silently even while it starts.
   let service: Service | null = null;
   let started = false;
@@ -182,7 +181,9 @@ async function run(rtPlain: Runtime, files: string[]): Promise<void> {
   log(`${VERSION} running on ${rt.name} ${rt.version}`);
 }
 
-export async function main(rt: Runtime): Promise<void> {
+export async function main(plain: Runtime): Promise<void> {
+  // the service's lines carry their time, its fatal start-up error included
+  const rt = plain.args[0] === 'run' ? stampedStderr(plain) : plain;
   try {
     const args = parseArgs(rt.args);
     const { command, files } = args;
@@ -229,7 +230,7 @@ export async function main(rt: Runtime): Promise<void> {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      rt.stderr(`ugate: ${e.message}\n\n${HELP}`);
+      plain.stderr(`ugate: ${e.message}\n\n${HELP}`); // a usage text, not a log line
       rt.exit(2);
     }
     if (e instanceof ConfigError) for (const i of e.manifestIssues) rt.stderr(`ugate: ${formatManifestIssue(i)}\n`);

@@ -104,13 +104,17 @@ export class Service {
     await gw.start();
     this.gw = gw;
     this.appliedAt = new Date();
+    await this.listenAdmin('start');
+    await this.applyCapture();
+  }
+
+  /** The statistics are not worth refusing service for: an admin address that cannot be bound is logged, and the gateway serves on. */
+  private async listenAdmin(when: string): Promise<void> {
     try {
       await this.admin.listen(this.config.admin?.listen ?? null);
     } catch (e) {
-      await gw.stop(0);
-      throw e;
+      this.log(`${when}: ${(e as Error).message}; statistics are not served until a reload can bind it (setting admin.listen, UCI option admin)`);
     }
-    await this.applyCapture();
   }
 
   /** Installs, replaces or removes the capture rules as the configuration says; failures are logged and retried. */
@@ -213,12 +217,7 @@ export class Service {
     this.config = next;
     this.reloads++;
     this.appliedAt = new Date();
-    try {
-      await this.admin.listen(next.admin?.listen ?? null);
-    } catch (e) {
-      // The gateway serves on; only the statistics are out of reach, and the log says why.
-      this.log(`${signal}: ${(e as Error).message}; statistics are not served until a reload can bind it`);
-    }
+    await this.listenAdmin(signal);
     await this.applyCapture();
     this.log(`${signal}: configuration applied; ${this.retired.size} earlier configuration(s) finishing ${this.stats.active} open connection(s)`);
   }

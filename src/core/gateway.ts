@@ -212,10 +212,6 @@ export class Gateway {
     return out;
   }
 
-  get config(): Config {
-    return this.ctx.config;
-  }
-
   /** Stop accepting; open connections are untouched. Resolves once the ports are free. */
   async closeListeners(): Promise<void> {
     await Promise.all(this.bound.splice(0).map((b) => b.listener.close()));

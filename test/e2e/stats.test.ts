@@ -261,6 +261,19 @@ for (const dataPlane of ['splice', 'js'] as const) {
   });
 }
 
+test.serial('an admin address that cannot be bound costs the statistics only: ugate serves, and says why', async (t) => {
+  const taken = net.createServer();
+  await new Promise<void>((r) => taken.listen(0, OWN_LOOPBACK, r));
+  t.teardown(() => taken.close());
+  const port = (taken.address() as net.AddressInfo).port;
+  const a = await httpEchoServer('a');
+  t.teardown(() => a.close());
+  const gw = await startGateway({ listeners: [{ name: 'p', type: 'mixed', listen: `${OWN_LOOPBACK}:0` }], admin: { listen: `${OWN_LOOPBACK}:${port}` } });
+  t.teardown(() => gw.stop());
+  t.regex(gw.stderr(), new RegExp(`ugate: start: admin endpoint ${OWN_LOOPBACK.replaceAll('.', '\\.')}:${port}: .*; statistics are not served until a reload can bind it`));
+  t.is(await socksGet(gw.addr('p'), '127.0.0.1', a.port), 0, 'the gateway serves');
+});
+
 /** Polls /stats until `ok` holds. */
 async function pollStats(port: number, ok: (s: Stats) => boolean, timeoutMs = 10_000): Promise<Stats> {
   const end = Date.now() + timeoutMs;

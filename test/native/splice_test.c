@@ -337,18 +337,22 @@ static void test_client_reset_idle(void) {
     close(l.server);
 }
 
-/* A client that resets while the server's bytes wait for it (it stopped reading) cut them short. */
-static void test_client_reset_in_flight(void) {
-    struct link l = make_link("", "", 0);
+/* Sends from `server` until every buffer on the way to a client that does not read is full: the
+ * client's, the engine's pipe, the server's own. */
+static void fill_towards(int server) {
     static char chunk[65536];
-    int flags = fcntl(l.server, F_GETFL);
-    fcntl(l.server, F_SETFL, flags | O_NONBLOCK);
-    /* fill every buffer on the way: the client's, the engine's pipe, the server's */
+    fcntl(server, F_SETFL, fcntl(server, F_GETFL) | O_NONBLOCK);
     for (int round = 0; round < 3; round++) {
-        while (send(l.server, chunk, sizeof chunk, MSG_NOSIGNAL) > 0) {
+        while (send(server, chunk, sizeof chunk, MSG_NOSIGNAL) > 0) {
         }
         usleep(50 * 1000);
     }
+}
+
+/* A client that resets while the server's bytes wait for it (it stopped reading) cut them short. */
+static void test_client_reset_in_flight(void) {
+    struct link l = make_link("", "", 0);
+    fill_towards(l.server);
     reset_close(l.client);
     struct event ev;
     CHECK(wait_event(l.id, &ev, 5000), "no event for client reset");
@@ -359,15 +363,8 @@ static void test_client_reset_in_flight(void) {
 /* A client that sent its FIN and then resets closed the connection, whatever was on its way. */
 static void test_client_fin_then_reset(void) {
     struct link l = make_link("", "", 0);
-    static char chunk[65536];
     shutdown(l.client, SHUT_WR);
-    int flags = fcntl(l.server, F_GETFL);
-    fcntl(l.server, F_SETFL, flags | O_NONBLOCK);
-    for (int round = 0; round < 3; round++) {
-        while (send(l.server, chunk, sizeof chunk, MSG_NOSIGNAL) > 0) {
-        }
-        usleep(50 * 1000);
-    }
+    fill_towards(l.server);
     reset_close(l.client);
     struct event ev;
     CHECK(wait_event(l.id, &ev, 5000), "no event for client reset");
