@@ -7,10 +7,10 @@ import type { Conn } from '../runtime/types.ts';
 /**
  * How a forwarded connection ended. eof: both sides sent their FIN. client-closed: the client's
  * side failed (RST, EPIPE) after it had sent its FIN, or with nothing of the upstream's on its way
- * to it (after the upstream's whole stream, or between messages): it closed its socket once done
- * (a TLS client leaving after its close_notify), nothing in flight was cut short. client-reset:
- * it failed with bytes on their way to it. upstream-closed: the upstream's side failed after it
- * had sent its FIN; upstream-reset: before.
+ * to it (after the upstream's whole stream; with splice also between messages): it closed its
+ * socket once done (a TLS client leaving after its close_notify), nothing in flight was cut
+ * short. client-reset: it failed with bytes on their way to it. upstream-closed: the upstream's
+ * side failed after it had sent its FIN; upstream-reset: before.
  */
 export type CloseReason = 'eof' | 'client-closed' | 'upstream-closed' | 'client-reset' | 'upstream-reset' | 'idle-timeout' | 'shutdown' | 'error';
 
@@ -83,13 +83,11 @@ export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: 
 
   /** which sides have sent their FIN (and, as writes are awaited in order, had it passed on) */
   const ended = { client: false, upstream: false };
-  /** which sides a write is on its way to */
-  const writing = { client: false, upstream: false };
   // As in the splice engine (ugate_splice.c, pair_fail): a side that fails after its own FIN was
-  // done; so was a client with nothing on its way to it. An upstream failing before its FIN cut
-  // its stream short.
-  const failed = (side: 'client' | 'upstream'): CloseReason =>
-    ended[side] || (side === 'client' && (ended.upstream || !writing.client)) ? `${side}-closed` : `${side}-reset`;
+  // done; so was a client that had the upstream's whole stream. An upstream failing before its
+  // FIN cut its stream short. Unlike the engine, the pump cannot see whether the kernel holds
+  // bytes on their way to a client that resets without a FIN, so that stays client-reset.
+  const failed = (side: 'client' | 'upstream'): CloseReason => (ended[side] || (side === 'client' && ended.upstream) ? `${side}-closed` : `${side}-reset`);
 
   // One direction: read, write, repeat; EOF becomes a half-close on the other side.
   const pipe = async (src: Conn, dst: Conn, count: (n: number) => void, srcSide: 'client' | 'upstream', dstSide: 'client' | 'upstream') => {
@@ -107,13 +105,11 @@ export function forward(client: Conn, upstream: Conn, prefix: Uint8Array, opts: 
         return;
       }
       last = opts.now();
-      writing[dstSide] = true;
       try {
         await dst.write(chunk);
       } catch (e) {
         return finish(failed(dstSide), e);
       }
-      writing[dstSide] = false;
       count(chunk.length);
     }
   };

@@ -163,9 +163,10 @@ for (const plane of PLANES) {
   });
 
   test(`${plane}: a client that resets mid-transfer is logged and the gateway keeps serving`, async (t) => {
+    // more than every buffer on the way holds, so bytes are on their way when the client resets
     const be = await backend((s) => {
       s.on('error', () => {});
-      s.write(patternChunk(1, 8 * MB));
+      s.write(patternChunk(1, 64 * MB));
     });
     // The second connection stays half-open (the backend never closes): a short grace ends it.
     const gw = await gatewayTo(plane, be.port, { timeouts: { grace: '300ms' } });
@@ -173,9 +174,11 @@ for (const plane of PLANES) {
     const c = await connectTcp('127.0.0.1', gw.addr('in').port);
     c.write('\x00start'); // not a possible HTTP method prefix: opaque at once
     await new Promise((r) => c.once('data', r));
+    c.pause();
+    await new Promise((r) => setTimeout(r, 200));
     c.resetAndDestroy();
     const log = await gw.waitForAccessLog(1);
-    t.regex(log[0]!.close!, /client-reset|eof/);
+    t.is(log[0]!.close, 'client-reset', JSON.stringify(log[0]));
     const again = await connectTcp('127.0.0.1', gw.addr('in').port);
     again.write('\x00again');
     await new Promise((r) => again.once('data', r));
