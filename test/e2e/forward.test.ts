@@ -163,10 +163,16 @@ for (const plane of PLANES) {
   });
 
   test(`${plane}: a client that resets mid-transfer is logged and the gateway keeps serving`, async (t) => {
-    // more than every buffer on the way holds, so bytes are on their way when the client resets
+    // keeps sending while the connection takes it: once the client stops reading, every buffer
+    // on the way fills and bytes are on their way when it resets
+    const chunk = Buffer.alloc(MB, 7);
     const be = await backend((s) => {
       s.on('error', () => {});
-      s.write(patternChunk(1, 64 * MB));
+      const more = () => {
+        while (!s.destroyed && s.write(chunk));
+        if (!s.destroyed) s.once('drain', more);
+      };
+      more();
     });
     // The second connection stays half-open (the backend never closes): a short grace ends it.
     const gw = await gatewayTo(plane, be.port, { timeouts: { grace: '300ms' } });

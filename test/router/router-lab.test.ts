@@ -164,7 +164,8 @@ for (const pm of ['opkg', 'apk'] as const) {
       lab.router('/etc/init.d/ugate start');
       await waitFor(() => (ugateTables(lab).length === 1 ? true : undefined));
       lab.router('/etc/init.d/ugate stop');
-      t.deepEqual(ugateTables(lab), []);
+      // procd's stop sends SIGTERM and returns; ugate removes its rules first thing
+      await waitFor(() => (ugateTables(lab).length === 0 ? true : undefined), 10_000);
       t.is((await get(lab, 'http://[2001:db8::10]/')).client, 'fd00:1::100');
       lab.router('/etc/init.d/ugate disable');
       t.false(lab.router('ls /etc/rc.d').includes('ugate'));
@@ -185,7 +186,8 @@ for (const pm of ['opkg', 'apk'] as const) {
 
       // ---- remove: no process, no rule, no file but the edited configuration
       lab.router(inst.remove);
-      t.is(ugateRunning(lab), null);
+      // procd's stop is a SIGTERM: the process ends once it has removed its rules and drained
+      await waitFor(() => (ugateRunning(lab) === null ? true : undefined), 15_000);
       t.deepEqual(ugateTables(lab), []);
       t.is(lab.router("ps w | grep -e '[u]gate\\.js' -e '[u]gate_[0-9]' || true").trim(), '', 'no ugate or guard process');
       for (const f of ['/usr/share/ugate', '/etc/init.d/ugate', '/usr/bin/ugate', '/etc/rc.d/S95ugate', '/etc/rc.d/K10ugate']) {
