@@ -122,7 +122,7 @@ async function run(rt: Runtime, files: string[]): Promise<void> {
   const log = (line: string) => rt.stderr(`ugate: ${line}\n`);
   const counts = (s: Service) => {
     const t = s.stats;
-    return `accepted=${t.accepted} refused=${s.refused} forwarded=${t.forwarded} rejected=${t.rejected} connect_failed=${t.connectFailed} handshake_failed=${t.handshakeFailed} no_original_dst=${t.noOriginalDestination}`;
+    return `accepted=${s.metrics.connections.total} refused=${s.refused} forwarded=${t.forwarded} rejected=${t.rejected} connect_failed=${t.connectFailed} handshake_failed=${t.handshakeFailed} no_original_dst=${t.noOriginalDestination}`;
   };
   const stop = (signal: string) => {
     if (!started || !service) {
@@ -135,7 +135,7 @@ async function run(rt: Runtime, files: string[]): Promise<void> {
     }
     stopping = true;
     const s = service;
-    log(`${signal}: no longer accepting; draining ${s.stats.active} connection(s), grace ${s.graceMs} ms`);
+    log(`${signal}: no longer accepting; draining ${s.metrics.connections.open} connection(s), grace ${s.graceMs} ms`);
     void s.stop(s.graceMs).then(() => {
       log(`stopped ${counts(s)}`);
       rt.exit(0);
@@ -143,7 +143,7 @@ async function run(rt: Runtime, files: string[]): Promise<void> {
   };
   const status = (signal: string) => {
     if (!service || !started) return log(`${signal}: status: starting`);
-    log(`${signal}: status active=${service.stats.active} ${counts(service)}`);
+    log(`${signal}: status active=${service.metrics.connections.open} ${counts(service)}`);
   };
   const reload = (signal: string) => {
     if (!service || !started) return log(`${signal} during start-up: ignored (the configuration being started is the one just read)`);

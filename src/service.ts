@@ -219,7 +219,7 @@ export class Service {
     this.appliedAt = new Date();
     await this.listenAdmin(signal);
     await this.applyCapture();
-    this.log(`${signal}: configuration applied; ${this.retired.size} earlier configuration(s) finishing ${this.stats.active} open connection(s)`);
+    this.log(`${signal}: configuration applied; ${this.retired.size} earlier configuration(s) finishing ${this.metrics.connections.open} open connection(s)`);
   }
 
   private swap(old: Gateway, next: Gateway): void {

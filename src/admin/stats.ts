@@ -106,8 +106,8 @@ export function statsJson(f: ServiceFacts, m: Metrics, topHosts = 20): StatsJson
       manifest_issues: f.manifestIssues,
     },
     connections: {
-      open: f.stats.active,
-      accepted: f.stats.accepted,
+      open: m.connections.open,
+      accepted: m.connections.total,
       refused: f.refused,
       forwarded: f.stats.forwarded,
       rejected: f.stats.rejected,

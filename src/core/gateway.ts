@@ -46,7 +46,7 @@ export function bindKeys(config: Config): Set<string> {
 }
 
 export function newStats(): Stats {
-  return { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
+  return { forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 };
 }
 
 /** The caps in force and how close the gateway is to them. */
@@ -145,14 +145,11 @@ export class Gateway {
             return;
           }
           const session = new Session(this.ctx, l, conn, () => admission.handshakeDone(source));
-          this.stats.accepted++;
-          this.stats.active++;
           this.metrics.accepted(l.name);
           this.sessions.add(session);
           void session.run().finally(() => {
             admission.release(source, !session.handshakeFinished);
             this.sessions.delete(session);
-            this.stats.active--;
             if (this.sessions.size === 0) this.idle?.();
           });
         };

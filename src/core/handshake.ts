@@ -14,9 +14,8 @@ import type { GatewayHost } from './local-destination.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import type { Metrics } from './metrics.ts';
 
+/** Outcomes of connections; how many were accepted and are open is in Metrics (by listener). */
 export interface Stats {
-  accepted: number;
-  active: number;
   forwarded: number;
   rejected: number;
   noOriginalDestination: number;

@@ -163,6 +163,17 @@ export class Metrics {
     this.hosts = new HostWindow(now);
   }
 
+  /** connections accepted since start and open now, all listeners together */
+  get connections(): { open: number; total: number } {
+    let open = 0;
+    let total = 0;
+    for (const l of this.listeners.values()) {
+      open += l.open;
+      total += l.total;
+    }
+    return { open, total };
+  }
+
   listener(name: string): ListenerCounters {
     return get(this.listeners, name, () => ({ ...newTraffic(), sniffed: new Map(), sniffFailures: new Map(), closes: new Map(), errors: 0 }));
   }

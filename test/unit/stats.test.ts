@@ -25,7 +25,7 @@ function facts(over: Partial<ServiceFacts> = {}): ServiceFacts {
     reloadsRefused: 0,
     lastReloadError: null,
     manifestIssues: [],
-    stats: { accepted: 0, active: 0, forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 },
+    stats: { forwarded: 0, rejected: 0, noOriginalDestination: 0, connectFailed: 0, handshakeFailed: 0 },
     moved: { up: 0, down: 0 },
     refused: 0,
     limits: null,
