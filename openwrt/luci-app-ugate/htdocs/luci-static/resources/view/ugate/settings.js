@@ -226,6 +226,33 @@ function uploadManifest(map, section_id) {
 	});
 }
 
+// ---- the listener and route tables
+
+/** A table of named sections edited in a dialog, each with its enabled flag (ugate skips '0'). */
+function sectionTable(m, type, title, description, label) {
+	var s = m.section(form.GridSection, type, title, description);
+	s.addremove = true;
+	s.anonymous = false;
+	s.nodescriptions = true;
+	s.modaltitle = function(section_id) {
+		return label + ' » ' + section_id;
+	};
+	var o = s.option(form.Flag, 'enabled', _('Enabled'));
+	o.default = '1';
+	o.editable = true;
+	return s;
+}
+
+/** The backend of a section whose `actionOption` says forward. */
+function backendOption(s, actionOption) {
+	var o = s.option(form.Value, 'backend', _('Backend'));
+	o.depends(actionOption, 'forward');
+	o.validate = validBackend;
+	o.placeholder = '192.168.1.10:443';
+	o.rmempty = false;
+	return o;
+}
+
 return view.extend({
 	load: function() {
 		return Promise.all([
@@ -383,18 +410,9 @@ return view.extend({
 		});
 
 		// ---- listeners
-		s = m.section(form.GridSection, 'listener', _('Listeners'),
-			_('Where connections arrive. <em>redirect</em>: connections the firewall captured; <em>mixed</em>: SOCKS5 and HTTP proxy clients; <em>sni</em>: a plain port routed by TLS SNI or HTTP Host.'));
-		s.addremove = true;
-		s.anonymous = false;
-		s.nodescriptions = true;
-		s.modaltitle = function(section_id) {
-			return _('Listener') + ' » ' + section_id;
-		};
-
-		o = s.option(form.Flag, 'enabled', _('Enabled'));
-		o.default = '1';
-		o.editable = true;
+		s = sectionTable(m, 'listener', _('Listeners'),
+			_('Where connections arrive. <em>redirect</em>: connections the firewall captured; <em>mixed</em>: SOCKS5 and HTTP proxy clients; <em>sni</em>: a plain port routed by TLS SNI or HTTP Host.'),
+			_('Listener'));
 
 		o = s.option(form.ListValue, 'type', _('Type'));
 		o.value('redirect', _('redirect (captured)'));
@@ -416,11 +434,7 @@ return view.extend({
 		o.value('forward', _('Forward to a backend'));
 		o.default = 'passthrough';
 
-		o = s.option(form.Value, 'backend', _('Backend'));
-		o.depends('default', 'forward');
-		o.validate = validBackend;
-		o.placeholder = '192.168.1.10:443';
-		o.rmempty = false;
+		backendOption(s, 'default');
 
 		o = s.option(form.DynamicList, 'user', _('Proxy users'), _('name:password; none: no authentication.'));
 		o.depends('type', 'mixed');
@@ -428,19 +442,10 @@ return view.extend({
 		o.modalonly = true;
 
 		// ---- routes
-		s = m.section(form.GridSection, 'route', _('Routes'),
-			_('A route applies when every condition it names matches; the most specific hostname wins, then the order here. Connections no route matches get their listener\'s default.'));
-		s.addremove = true;
-		s.anonymous = false;
+		s = sectionTable(m, 'route', _('Routes'),
+			_('A route applies when every condition it names matches; the most specific hostname wins, then the order here. Connections no route matches get their listener\'s default.'),
+			_('Route'));
 		s.sortable = true;
-		s.nodescriptions = true;
-		s.modaltitle = function(section_id) {
-			return _('Route') + ' » ' + section_id;
-		};
-
-		o = s.option(form.Flag, 'enabled', _('Enabled'));
-		o.default = '1';
-		o.editable = true;
 
 		o = s.option(form.DynamicList, 'host', _('Hostnames'), _('TLS SNI or HTTP Host: example.com, or *.example.com for its subdomains.'));
 		o.validate = validHostPattern;
@@ -479,11 +484,7 @@ return view.extend({
 		o.default = 'reject';
 		o.rmempty = false;
 
-		o = s.option(form.Value, 'backend', _('Backend'));
-		o.depends('action', 'forward');
-		o.validate = validBackend;
-		o.placeholder = '192.168.1.10:443';
-		o.rmempty = false;
+		backendOption(s, 'action');
 
 		o = s.option(form.Flag, 'allow_gateway_host', _('Allow the router itself'),
 			_('Let this route reach the router\'s own addresses (refused by default: the LAN must not reach the router\'s services through ugate).'));
